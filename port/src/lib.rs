@@ -1,0 +1,1 @@
+//! Host port of lwm2m_os.h (placeholder).

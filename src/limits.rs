@@ -1,0 +1,32 @@
+//! Every bound on memory in one place. Nothing a peer sends can make the
+//! library allocate past these.
+
+/// Longest CoAP datagram we send or accept (RFC 7252 §4.6: fits an IPv6 MTU of 1280).
+pub const MAX_DATAGRAM: usize = 1152;
+/// Most CoAP options we keep from one message; more → 4.02 / dropped.
+pub const MAX_OPTIONS: usize = 16;
+/// Most Uri-Path segments of a request (LwM2M paths have at most 4).
+pub const MAX_URI_PATH: usize = 4;
+/// Remembered responses for duplicate detection (RFC 7252 §4.5).
+pub const DEDUP_ENTRIES: usize = 4;
+/// Queued AT notifications waiting for the carrier thread; more are dropped (and logged).
+pub const AT_NOTIF_QUEUE: usize = 8;
+/// Longest AT notification kept; longer lines are dropped.
+pub const AT_NOTIF_LEN: usize = 160;
+/// Buffer for AT command responses.
+pub const AT_RESPONSE_LEN: usize = 256;
+/// `LWM2M_CARRIER_STRING_MAX_LEN`: longest string a setter accepts.
+pub const STRING_MAX_LEN: usize = 200;
+/// Security object instances (bootstrap + 3 servers), security tags 25..=28.
+pub const MAX_SECURITY_INSTANCES: usize = 4;
+/// Server object instances.
+pub const MAX_SERVER_INSTANCES: usize = 3;
+/// Longest server URI kept.
+pub const MAX_URI_LEN: usize = 255;
+/// Longest PSK identity / key accepted from a Bootstrap-Write (bytes).
+pub const MAX_PSK_IDENTITY_LEN: usize = 128;
+pub const MAX_PSK_KEY_LEN: usize = 64;
+/// Longest registration location path ("/rd/abc...") kept.
+pub const MAX_LOCATION_LEN: usize = 64;
+/// Largest persisted record.
+pub const MAX_RECORD_LEN: usize = 1024;
