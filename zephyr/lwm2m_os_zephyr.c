@@ -1,0 +1,827 @@
+/*
+ * Copyright (c) 2026 The lwm2m_carrier authors
+ * SPDX-License-Identifier: Apache-2.0
+ */
+
+/*
+ * The lwm2m_os.h port for Zephyr 2.4 / nRF Connect SDK v1.4.x on the nRF9160.
+ *
+ * Every function of include/lwm2m_os.h, on the NCS v1.4 APIs: k_malloc, the
+ * kernel clock, a k_sem and poll() for waiting, a k_mutex (priority
+ * inheritance) for the library lock, sys_reboot(), the entropy driver, the
+ * logging subsystem, NVS on the "storage" partition, bsdlib, the AT command
+ * and notification libraries, modem_key_mgmt and the nrf91 offloaded sockets.
+ * Zephyr / NCS error codes are translated to the LWM2M_OS_E* codes here;
+ * nothing Zephyr-specific crosses the contract.
+ *
+ * Waking (lwm2m_os_wake) and its latency bound:
+ *   With no socket open, lwm2m_os_wait() blocks on a semaphore and a wake
+ *   is immediate. With sockets open it must also notice incoming datagrams,
+ *   and the only way to wait for those is poll() on the offloaded sockets.
+ *   That poll cannot be interrupted by another thread: nrf91_sockets.c hands
+ *   the whole call to bsdlib's nrf_poll(), which sleeps in bsd_os_timedwait()
+ *   on a semaphore private to the call. Only the modem's RPC interrupt gives
+ *   it, and nrf_poll() goes back to sleep unless a polled socket changed
+ *   (no eventfd or other Zephyr object can be mixed into the poll set: the
+ *   offload marks non-offloaded descriptors POLLNVAL). So while sockets are
+ *   open, lwm2m_os_wait() polls in slices of LWM2M_OS_ZEPHYR_POLL_SLICE_MS
+ *   and checks the wake semaphore between slices:
+ *       a wake is noticed at most LWM2M_OS_ZEPHYR_POLL_SLICE_MS (250 ms)
+ *       late, plus scheduling delay; data is noticed at once.
+ *   lwm2m_os_udp_open() (DNS + DTLS handshake), lwm2m_os_at_cmd() and the
+ *   credential calls block inside bsdlib / the modem and are not
+ *   interruptible either; their duration is set by the modem.
+ *
+ * Limits: at most LWM2M_OS_ZEPHYR_MAX_SOCKETS (4) sockets, and no more than
+ * CONFIG_POSIX_MAX_FDS leaves after the AT command socket (3 by default);
+ * unsolicited AT notification lines longer than
+ * LWM2M_OS_ZEPHYR_NOTIF_LINE_MAX - 1 (127) characters are dropped.
+ *
+ * No printf-family or float code here: they cost kilobytes of flash.
+ */
+
+#include <zephyr.h>
+#include <errno.h>
+#include <string.h>
+#include <devicetree.h>
+#include <fs/nvs.h>
+#include <logging/log.h>
+#include <modem/at_cmd.h>
+#include <modem/at_notif.h>
+#include <modem/bsdlib.h>
+#include <modem/modem_key_mgmt.h>
+#include <net/socket.h>
+#include <net/tls_credentials.h>
+#include <power/reboot.h>
+#include <random/rand32.h>
+
+#include <lwm2m_os.h>
+
+LOG_MODULE_REGISTER(lwm2m_carrier, CONFIG_LWM2M_CARRIER_LOG_LEVEL);
+
+#ifndef LWM2M_OS_ZEPHYR_POLL_SLICE_MS
+/** Longest single poll() while sockets are open: the wake latency bound. */
+#define LWM2M_OS_ZEPHYR_POLL_SLICE_MS 250
+#endif
+
+/** Sockets open at a time (lwm2m_os.h: at most 4). */
+#define LWM2M_OS_ZEPHYR_MAX_SOCKETS 4
+
+/** Buffer for one AT notification line, with its NUL. */
+#define LWM2M_OS_ZEPHYR_NOTIF_LINE_MAX 128
+
+/* ------------------------------------------------------------------------ */
+/* Error translation                                                         */
+
+/* Negative LWM2M_OS_E* code for a Zephyr / NCS errno value (positive). The
+ * classic codes are the same numbers in newlib, but are matched by name so
+ * that the port does not depend on the C library's numbering.
+ */
+static int os_err(int err, int otherwise)
+{
+	switch (err) {
+	case EPERM:
+		return -LWM2M_OS_EPERM;
+	case ENOENT:
+		return -LWM2M_OS_ENOENT;
+	case EIO:
+		return -LWM2M_OS_EIO;
+	case EBADF:
+		return -LWM2M_OS_EBADF;
+	case EAGAIN:
+		return -LWM2M_OS_EAGAIN;
+	case ENOMEM:
+	case ENOBUFS:
+	case EMFILE:
+	case ENFILE:
+		return -LWM2M_OS_ENOMEM;
+	case EACCES:
+		return -LWM2M_OS_EACCES;
+	case EINVAL:
+		return -LWM2M_OS_EINVAL;
+	case ENOSPC:
+		return -LWM2M_OS_ENOSPC;
+	default:
+		return -otherwise;
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Heap                                                                      */
+
+/*
+ * k_malloc() on Zephyr 2.4 returns only 4-byte aligned blocks (a 4-byte
+ * sys_heap chunk header on small heaps plus k_malloc's 8-byte block id), but
+ * the contract promises 8 (Rust's allocator relies on it). Allocate 8 more
+ * bytes, round up, and keep the distance to the real block (4 or 8) in the
+ * byte before the returned pointer.
+ */
+#define HEAP_ALIGN 8
+
+void *lwm2m_os_malloc(size_t size)
+{
+	if (size > SIZE_MAX - HEAP_ALIGN) {
+		return NULL;
+	}
+
+	uint8_t *raw = k_malloc(size + HEAP_ALIGN);
+
+	if (raw == NULL) {
+		return NULL;
+	}
+
+	uintptr_t offset = HEAP_ALIGN - ((uintptr_t)raw & (HEAP_ALIGN - 1));
+	uint8_t *user = raw + offset;
+
+	user[-1] = (uint8_t)offset;
+	return user;
+}
+
+void lwm2m_os_free(void *ptr)
+{
+	if (ptr == NULL) {
+		return;
+	}
+
+	uint8_t *user = ptr;
+
+	k_free(user - user[-1]);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Time, waiting and waking                                                  */
+
+static K_SEM_DEFINE(wake_sem, 0, 1);
+static K_MUTEX_DEFINE(carrier_lock);
+
+/* Open sockets: Zephyr descriptors, -1 where free. The handle is the index.
+ * Touched only by the carrier thread (lwm2m_os.h), so not locked.
+ */
+static int socket_fds[LWM2M_OS_ZEPHYR_MAX_SOCKETS] = { -1, -1, -1, -1 };
+/* Whether the socket at that index is DTLS (an empty read is then EOF). */
+static bool socket_secure[LWM2M_OS_ZEPHYR_MAX_SOCKETS];
+
+int64_t lwm2m_os_uptime_ms(void)
+{
+	return k_uptime_get();
+}
+
+void lwm2m_os_wake(void)
+{
+	k_sem_give(&wake_sem);
+}
+
+static int open_socket_pollfds(struct zsock_pollfd *fds)
+{
+	int count = 0;
+
+	for (int i = 0; i < LWM2M_OS_ZEPHYR_MAX_SOCKETS; i++) {
+		if (socket_fds[i] >= 0) {
+			fds[count].fd = socket_fds[i];
+			fds[count].events = ZSOCK_POLLIN;
+			fds[count].revents = 0;
+			count++;
+		}
+	}
+
+	return count;
+}
+
+int lwm2m_os_wait(int32_t timeout_ms)
+{
+	struct zsock_pollfd fds[LWM2M_OS_ZEPHYR_MAX_SOCKETS];
+	int count = open_socket_pollfds(fds);
+
+	if (count == 0) {
+		k_timeout_t timeout = timeout_ms < 0 ? K_FOREVER : K_MSEC(timeout_ms);
+
+		return k_sem_take(&wake_sem, timeout) == 0 ? 0 : 1;
+	}
+
+	/* poll() cannot be interrupted: poll in slices, see the file comment. */
+	int64_t start = k_uptime_get();
+
+	for (;;) {
+		if (k_sem_take(&wake_sem, K_NO_WAIT) == 0) {
+			return 0;
+		}
+
+		int32_t slice = LWM2M_OS_ZEPHYR_POLL_SLICE_MS;
+
+		if (timeout_ms >= 0) {
+			int64_t left = (int64_t)timeout_ms - (k_uptime_get() - start);
+
+			if (left <= 0) {
+				return 1;
+			}
+			if (left < slice) {
+				slice = (int32_t)left;
+			}
+		}
+
+		int ready = zsock_poll(fds, count, slice);
+
+		if (ready > 0) {
+			return 0;
+		}
+		if (ready < 0) {
+			/* E.g. the modem library is shut down. Do not spin: sleep
+			 * the slice on the wake semaphore instead.
+			 */
+			if (k_sem_take(&wake_sem, K_MSEC(slice)) == 0) {
+				return 0;
+			}
+		}
+	}
+}
+
+void lwm2m_os_lock(void)
+{
+	(void)k_mutex_lock(&carrier_lock, K_FOREVER);
+}
+
+void lwm2m_os_unlock(void)
+{
+	(void)k_mutex_unlock(&carrier_lock);
+}
+
+/* ------------------------------------------------------------------------ */
+/* System                                                                    */
+
+void lwm2m_os_reboot(void)
+{
+	sys_reboot(SYS_REBOOT_COLD);
+	CODE_UNREACHABLE;
+}
+
+int lwm2m_os_rand(void *buf, size_t len)
+{
+#if defined(CONFIG_HARDWARE_DEVICE_CS_GENERATOR) || defined(CONFIG_CTR_DRBG_CSPRNG_GENERATOR)
+	return sys_csrand_get(buf, len) == 0 ? 0 : -LWM2M_OS_EIO;
+#else
+	sys_rand_get(buf, len);
+	return 0;
+#endif
+}
+
+/* ------------------------------------------------------------------------ */
+/* Logging                                                                   */
+
+void lwm2m_os_log(int level, const char *msg)
+{
+	/* Deferred logging keeps only the pointer: copy the line. */
+	switch (level) {
+	case LWM2M_OS_LOG_LEVEL_ERR:
+		LOG_ERR("%s", log_strdup(msg));
+		break;
+	case LWM2M_OS_LOG_LEVEL_WRN:
+		LOG_WRN("%s", log_strdup(msg));
+		break;
+	case LWM2M_OS_LOG_LEVEL_INF:
+		LOG_INF("%s", log_strdup(msg));
+		break;
+	case LWM2M_OS_LOG_LEVEL_DBG:
+		LOG_DBG("%s", log_strdup(msg));
+		break;
+	default:
+		break;
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Non-volatile storage: NVS on the "storage" partition                     */
+
+#if !DT_HAS_FIXED_PARTITION_LABEL(storage)
+#error "lwm2m_carrier needs a fixed flash partition labelled \"storage\""
+#endif
+
+/* As the original: 3 erase blocks of the chosen flash at the start of the
+ * "storage" partition (12 KiB on the nRF9160).
+ */
+#define STORAGE_SECTOR_SIZE DT_PROP(DT_CHOSEN(zephyr_flash), erase_block_size)
+#define STORAGE_SECTOR_COUNT 3
+#define STORAGE_OFFSET DT_REG_ADDR(DT_NODE_BY_FIXED_PARTITION_LABEL(storage))
+
+static struct nvs_fs storage = {
+	.sector_size = STORAGE_SECTOR_SIZE,
+	.sector_count = STORAGE_SECTOR_COUNT,
+	.offset = STORAGE_OFFSET,
+};
+
+static bool storage_id_valid(uint16_t id)
+{
+	return id >= LWM2M_OS_STORAGE_BASE && id <= LWM2M_OS_STORAGE_END;
+}
+
+int lwm2m_os_storage_read(uint16_t id, void *buf, size_t len)
+{
+	if (!storage_id_valid(id)) {
+		return -LWM2M_OS_EINVAL;
+	}
+
+	/* nvs_read() returns the record's full length, as the contract. */
+	ssize_t ret = nvs_read(&storage, id, buf, len);
+
+	return ret >= 0 ? (int)ret : os_err((int)-ret, LWM2M_OS_EIO);
+}
+
+int lwm2m_os_storage_write(uint16_t id, const void *buf, size_t len)
+{
+	if (!storage_id_valid(id)) {
+		return -LWM2M_OS_EINVAL;
+	}
+
+	/* len, or 0 when the stored record is identical (NVS semantics). */
+	ssize_t ret = nvs_write(&storage, id, buf, len);
+
+	return ret >= 0 ? (int)ret : os_err((int)-ret, LWM2M_OS_EIO);
+}
+
+int lwm2m_os_storage_delete(uint16_t id)
+{
+	if (!storage_id_valid(id)) {
+		return -LWM2M_OS_EINVAL;
+	}
+
+	int ret = nvs_delete(&storage, id);
+
+	return ret >= 0 ? 0 : os_err(-ret, LWM2M_OS_EIO);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Initialisation                                                            */
+
+int lwm2m_os_init(void)
+{
+	int err = nvs_init(&storage, DT_CHOSEN_ZEPHYR_FLASH_CONTROLLER_LABEL);
+
+	if (err != 0) {
+		LOG_ERR("nvs_init() failed: %d", err);
+		return -LWM2M_OS_EIO;
+	}
+
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Modem: bsdlib and AT commands                                             */
+
+static lwm2m_os_at_notif_handler_t notif_handler;
+static bool at_ready;
+static bool notif_registered;
+
+/* at_notif handler (AT command thread): one notification can hold several
+ * "\r\n"-terminated lines; hand each over on its own, NUL-terminated and
+ * without the line end, as the contract says.
+ */
+static void at_notif_trampoline(void *context, const char *response)
+{
+	static char line[LWM2M_OS_ZEPHYR_NOTIF_LINE_MAX];
+	lwm2m_os_at_notif_handler_t handler = notif_handler;
+
+	ARG_UNUSED(context);
+
+	if (handler == NULL || response == NULL) {
+		return;
+	}
+
+	const char *p = response;
+
+	while (*p != '\0') {
+		size_t len = 0;
+
+		while (p[len] != '\0' && p[len] != '\r' && p[len] != '\n') {
+			len++;
+		}
+
+		if (len > 0) {
+			if (len < sizeof(line)) {
+				memcpy(line, p, len);
+				line[len] = '\0';
+				handler(line);
+			} else {
+				LOG_WRN("AT notification line too long (%u), dropped",
+					(unsigned int)len);
+			}
+		}
+		p += len;
+		while (*p == '\r' || *p == '\n') {
+			p++;
+		}
+	}
+}
+
+static int register_notif_trampoline(void)
+{
+	if (!at_ready || notif_registered || notif_handler == NULL) {
+		return 0;
+	}
+
+	int err = at_notif_register_handler(NULL, at_notif_trampoline);
+
+	if (err != 0) {
+		LOG_ERR("at_notif_register_handler() failed: %d", err);
+		return -LWM2M_OS_EIO;
+	}
+
+	notif_registered = true;
+	return 0;
+}
+
+int lwm2m_os_modem_init(void)
+{
+	int ret = bsdlib_init();
+
+	if (ret < 0) {
+		LOG_ERR("bsdlib_init() failed: %d", ret);
+		return -LWM2M_OS_EIO;
+	}
+	if (ret > 0) {
+		/* A modem firmware update was applied: the DFU result. */
+		return ret;
+	}
+
+	/* With BSD_LIBRARY_SYS_INIT off, the AT libraries are not started at
+	 * boot either. Both inits return 0 when already done.
+	 */
+	if (at_cmd_init() != 0 || at_notif_init() != 0) {
+		LOG_ERR("AT command library init failed");
+		return -LWM2M_OS_EIO;
+	}
+
+	at_ready = true;
+	return register_notif_trampoline();
+}
+
+int lwm2m_os_modem_shutdown(void)
+{
+	return bsdlib_shutdown() == 0 ? 0 : -LWM2M_OS_EIO;
+}
+
+int lwm2m_os_at_cmd(const char *cmd, char *resp, size_t resp_len)
+{
+	if (cmd == NULL || (resp == NULL && resp_len != 0)) {
+		return -LWM2M_OS_EINVAL;
+	}
+	if (!at_ready) {
+		/* at_cmd_write() would wait forever for the AT thread. */
+		return -LWM2M_OS_EIO;
+	}
+	if (resp_len != 0) {
+		resp[0] = '\0';
+	}
+
+	enum at_cmd_state state;
+	int ret = at_cmd_write(cmd, resp_len != 0 ? resp : NULL, resp_len, &state);
+
+	if (ret >= 0) {
+		/* 0: OK; positive: the +CME / +CMS ERROR code. */
+		return ret;
+	}
+
+	switch (-ret) {
+	case ENOEXEC:
+		return -LWM2M_OS_ENOEXEC; /* the modem said ERROR */
+	case EMSGSIZE: /* the caller's buffer is too small */
+	case ENOBUFS:  /* at_cmd's own buffer is too small */
+		return -LWM2M_OS_ENOBUFS;
+	case EINVAL:
+		return -LWM2M_OS_EINVAL;
+	default:
+		return -LWM2M_OS_EIO;
+	}
+}
+
+int lwm2m_os_at_notif_register(lwm2m_os_at_notif_handler_t handler)
+{
+	if (handler == NULL) {
+		return -LWM2M_OS_EINVAL;
+	}
+
+	notif_handler = handler;
+	/* Registered with at_notif now, or by lwm2m_os_modem_init(). */
+	return register_notif_trampoline();
+}
+
+/* ------------------------------------------------------------------------ */
+/* Credentials                                                               */
+
+static int cred_type(int type, enum modem_key_mgnt_cred_type *out)
+{
+	switch (type) {
+	case LWM2M_OS_SEC_PSK:
+		*out = MODEM_KEY_MGMT_CRED_TYPE_PSK;
+		return 0;
+	case LWM2M_OS_SEC_IDENTITY:
+		*out = MODEM_KEY_MGMT_CRED_TYPE_IDENTITY;
+		return 0;
+	default:
+		return -LWM2M_OS_EINVAL;
+	}
+}
+
+/* modem_key_mgmt returns 0, a negative errno, or (for an unexpected modem
+ * error code) a positive value.
+ */
+static int key_mgmt_err(int ret)
+{
+	if (ret == 0) {
+		return 0;
+	}
+	return ret < 0 ? os_err(-ret, LWM2M_OS_EIO) : -LWM2M_OS_EIO;
+}
+
+int lwm2m_os_sec_exists(uint32_t sec_tag, int type)
+{
+	enum modem_key_mgnt_cred_type kind;
+	bool exists = false;
+	uint8_t perm_flags;
+
+	if (cred_type(type, &kind) != 0) {
+		return -LWM2M_OS_EINVAL;
+	}
+
+	int ret = modem_key_mgmt_exists(sec_tag, kind, &exists, &perm_flags);
+
+	if (ret != 0) {
+		return key_mgmt_err(ret);
+	}
+	return exists ? 1 : 0;
+}
+
+int lwm2m_os_sec_write(uint32_t sec_tag, int type, const void *buf, size_t len)
+{
+	enum modem_key_mgnt_cred_type kind;
+
+	if (cred_type(type, &kind) != 0 || buf == NULL || len == 0) {
+		return -LWM2M_OS_EINVAL;
+	}
+
+	return key_mgmt_err(modem_key_mgmt_write(sec_tag, kind, buf, len));
+}
+
+int lwm2m_os_sec_delete(uint32_t sec_tag, int type)
+{
+	enum modem_key_mgnt_cred_type kind;
+
+	if (cred_type(type, &kind) != 0) {
+		return -LWM2M_OS_EINVAL;
+	}
+
+	return key_mgmt_err(modem_key_mgmt_delete(sec_tag, kind));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Datagram sockets                                                          */
+
+/* Resolve host (IPv4 or IPv6 literal, else DNS: IPv4 first, then IPv6) into
+ * addr with port set. Returns the address length, or 0 on failure.
+ */
+static socklen_t resolve(const char *host, uint16_t port, struct sockaddr *addr)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)addr;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)addr;
+
+	memset(addr, 0, sizeof(struct sockaddr_in6));
+
+	if (zsock_inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(port);
+		return sizeof(struct sockaddr_in);
+	}
+	if (zsock_inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		return sizeof(struct sockaddr_in6);
+	}
+
+	static const sa_family_t families[] = { AF_INET, AF_INET6 };
+
+	for (size_t i = 0; i < ARRAY_SIZE(families); i++) {
+		struct zsock_addrinfo hints = {
+			.ai_family = families[i],
+			.ai_socktype = SOCK_DGRAM,
+		};
+		struct zsock_addrinfo *result = NULL;
+
+		if (zsock_getaddrinfo(host, NULL, &hints, &result) != 0 || result == NULL) {
+			continue;
+		}
+
+		socklen_t len = 0;
+
+		if (result->ai_family == AF_INET &&
+		    result->ai_addrlen >= sizeof(struct sockaddr_in)) {
+			memcpy(in4, result->ai_addr, sizeof(struct sockaddr_in));
+			in4->sin_port = htons(port);
+			len = sizeof(struct sockaddr_in);
+		} else if (result->ai_family == AF_INET6 &&
+			   result->ai_addrlen >= sizeof(struct sockaddr_in6)) {
+			memcpy(in6, result->ai_addr, sizeof(struct sockaddr_in6));
+			in6->sin6_port = htons(port);
+			len = sizeof(struct sockaddr_in6);
+		}
+		zsock_freeaddrinfo(result);
+
+		if (len != 0) {
+			return len;
+		}
+	}
+
+	return 0;
+}
+
+/* A failed connect() / handshake: which LWM2M_OS code. */
+static int connect_err(int err)
+{
+	switch (err) {
+	case ETIMEDOUT:
+		return -LWM2M_OS_ETIMEDOUT;
+	case ENETUNREACH:
+	case EHOSTUNREACH:
+	case ENETDOWN:
+	case EHOSTDOWN:
+		return -LWM2M_OS_ENOROUTE;
+	case ENOMEM:
+	case ENOBUFS:
+		return -LWM2M_OS_ENOMEM;
+	default:
+		/* Refused, or the DTLS handshake failed (ECONNREFUSED,
+		 * ECONNABORTED, EKEYREJECTED, ...).
+		 */
+		return -LWM2M_OS_ECONNECT;
+	}
+}
+
+/* A failed send() / recv() on an open socket. */
+static int transfer_err(int err)
+{
+	switch (err) {
+	case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+	case EWOULDBLOCK:
+#endif
+		return -LWM2M_OS_EAGAIN;
+	case ENOMEM:
+	case ENOBUFS:
+		return -LWM2M_OS_ENOMEM;
+	case EMSGSIZE:
+	case EINVAL:
+		return -LWM2M_OS_EINVAL;
+	default:
+		/* ENOTCONN, ECONNRESET, EPIPE, ENETDOWN, EBADF, ... */
+		return -LWM2M_OS_ECONNLOST;
+	}
+}
+
+static int setup_dtls(int fd, int32_t sec_tag)
+{
+	sec_tag_t tags[] = { (sec_tag_t)sec_tag };
+	int verify = TLS_PEER_VERIFY_NONE; /* PSK: there is no certificate */
+
+	if (zsock_setsockopt(fd, SOL_TLS, TLS_SEC_TAG_LIST, tags, sizeof(tags)) != 0 ||
+	    zsock_setsockopt(fd, SOL_TLS, TLS_PEER_VERIFY, &verify, sizeof(verify)) != 0) {
+		LOG_ERR("DTLS socket options failed: %d", errno);
+		return -LWM2M_OS_EIO;
+	}
+	return 0;
+}
+
+static int bind_local_port(int fd, sa_family_t family, uint16_t local_port)
+{
+	struct sockaddr_in6 local = { 0 };
+	socklen_t len;
+
+	if (family == AF_INET) {
+		struct sockaddr_in *in4 = (struct sockaddr_in *)&local;
+
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(local_port);
+		len = sizeof(struct sockaddr_in);
+	} else {
+		local.sin6_family = AF_INET6;
+		local.sin6_port = htons(local_port);
+		len = sizeof(struct sockaddr_in6);
+	}
+
+	if (zsock_bind(fd, (struct sockaddr *)&local, len) != 0) {
+		LOG_ERR("bind(%u) failed: %d", local_port, errno);
+		return os_err(errno, LWM2M_OS_EIO);
+	}
+	return 0;
+}
+
+int lwm2m_os_udp_open(const char *host, uint16_t port, int32_t sec_tag, uint16_t local_port)
+{
+	int handle = -1;
+
+	if (host == NULL) {
+		return -LWM2M_OS_EINVAL;
+	}
+	for (int i = 0; i < LWM2M_OS_ZEPHYR_MAX_SOCKETS; i++) {
+		if (socket_fds[i] < 0) {
+			handle = i;
+			break;
+		}
+	}
+	if (handle < 0) {
+		return -LWM2M_OS_ENOMEM;
+	}
+
+	struct sockaddr_in6 peer; /* large enough for either family */
+	socklen_t peer_len = resolve(host, port, (struct sockaddr *)&peer);
+
+	if (peer_len == 0) {
+		LOG_WRN("cannot resolve %s", log_strdup(host));
+		return -LWM2M_OS_ENOROUTE;
+	}
+
+	sa_family_t family = peer.sin6_family;
+	int proto = sec_tag >= 0 ? IPPROTO_DTLS_1_2 : IPPROTO_UDP;
+	int fd = zsock_socket(family, SOCK_DGRAM, proto);
+
+	if (fd < 0) {
+		LOG_ERR("socket() failed: %d", errno);
+		return os_err(errno, LWM2M_OS_EIO);
+	}
+
+	int ret = 0;
+
+	if (sec_tag >= 0) {
+		ret = setup_dtls(fd, sec_tag);
+	}
+	if (ret == 0 && local_port != 0) {
+		ret = bind_local_port(fd, family, local_port);
+	}
+	if (ret == 0 && zsock_connect(fd, (struct sockaddr *)&peer, peer_len) != 0) {
+		LOG_WRN("connect to %s failed: %d", log_strdup(host), errno);
+		ret = connect_err(errno);
+	}
+	if (ret != 0) {
+		(void)zsock_close(fd);
+		return ret;
+	}
+
+	socket_fds[handle] = fd;
+	socket_secure[handle] = sec_tag >= 0;
+	return handle;
+}
+
+static int handle_fd(int handle)
+{
+	if (handle < 0 || handle >= LWM2M_OS_ZEPHYR_MAX_SOCKETS) {
+		return -1;
+	}
+	return socket_fds[handle];
+}
+
+int lwm2m_os_udp_send(int handle, const void *buf, size_t len)
+{
+	int fd = handle_fd(handle);
+
+	if (fd < 0) {
+		return -LWM2M_OS_EBADF;
+	}
+
+	ssize_t sent = zsock_send(fd, buf, len, 0);
+
+	if (sent < 0) {
+		return transfer_err(errno);
+	}
+	return (int)sent;
+}
+
+int lwm2m_os_udp_recv(int handle, void *buf, size_t len)
+{
+	int fd = handle_fd(handle);
+
+	if (fd < 0) {
+		return -LWM2M_OS_EBADF;
+	}
+
+	ssize_t received = zsock_recv(fd, buf, len, ZSOCK_MSG_DONTWAIT);
+
+	if (received < 0) {
+		return transfer_err(errno);
+	}
+	if (received == 0) {
+		/* DTLS: end of the session (the peer closed it), which poll()
+		 * keeps reporting, so the library must close the socket.
+		 * UDP: an empty datagram carries no CoAP message.
+		 */
+		return socket_secure[handle] ? -LWM2M_OS_ECONNLOST : -LWM2M_OS_EAGAIN;
+	}
+	return (int)received;
+}
+
+void lwm2m_os_udp_close(int handle)
+{
+	int fd = handle_fd(handle);
+
+	if (fd < 0) {
+		return;
+	}
+
+	(void)zsock_close(fd);
+	socket_fds[handle] = -1;
+}
