@@ -33,7 +33,11 @@ impl Block {
         if szx > Self::MAX_SZX {
             return None;
         }
-        Some(Block { num: value >> 4, more: value & 0x8 != 0, szx })
+        Some(Block {
+            num: value >> 4,
+            more: value & 0x8 != 0,
+            szx,
+        })
     }
 
     /// Block size in bytes (`2^(SZX+4)`). SZX above 6 is treated as 6.
@@ -55,16 +59,24 @@ impl Block {
     /// into `out`, returning how many of its bytes are used. NUM is cut to 20
     /// bits and SZX to 3 bits: callers keep them in range.
     pub fn encode(self, out: &mut [u8; 3]) -> usize {
-        let value = ((self.num & Self::MAX_NUM) << 4) | ((self.more as u32) << 3) | (self.szx & 0x7) as u32;
-        let len = match value {
+        let value =
+            ((self.num & Self::MAX_NUM) << 4) | ((self.more as u32) << 3) | (self.szx & 0x7) as u32;
+        let [_, b2, b1, b0] = value.to_be_bytes();
+        match value {
             0 => 0,
-            1..=0xFF => 1,
-            0x100..=0xFFFF => 2,
-            _ => 3,
-        };
-        let be = value.to_be_bytes();
-        out[..len].copy_from_slice(&be[4 - len..]);
-        len
+            1..=0xFF => {
+                out[0] = b0;
+                1
+            }
+            0x100..=0xFFFF => {
+                out[..2].copy_from_slice(&[b1, b0]);
+                2
+            }
+            _ => {
+                *out = [b2, b1, b0];
+                3
+            }
+        }
     }
 }
 
@@ -82,28 +94,102 @@ mod tests {
     #[test]
     fn rfc7959_values() {
         // NUM 0, M 0, SZX 0 is the integer 0: zero-length value.
-        assert_eq!(enc(Block { num: 0, more: false, szx: 0 }), b"");
-        assert_eq!(Block::parse(b""), Some(Block { num: 0, more: false, szx: 0 }));
+        assert_eq!(
+            enc(Block {
+                num: 0,
+                more: false,
+                szx: 0
+            }),
+            b""
+        );
+        assert_eq!(
+            Block::parse(b""),
+            Some(Block {
+                num: 0,
+                more: false,
+                szx: 0
+            })
+        );
         // 0/1/128 (RFC 7959 §3.1 example): 0000 1 011 = 0x0B.
-        assert_eq!(enc(Block { num: 0, more: true, szx: 3 }), [0x0B]);
-        assert_eq!(Block::parse(&[0x0B]), Some(Block { num: 0, more: true, szx: 3 }));
+        assert_eq!(
+            enc(Block {
+                num: 0,
+                more: true,
+                szx: 3
+            }),
+            [0x0B]
+        );
+        assert_eq!(
+            Block::parse(&[0x0B]),
+            Some(Block {
+                num: 0,
+                more: true,
+                szx: 3
+            })
+        );
         // 2/0/128 (last block of the §3.1 example): 0010 0 011 = 0x23, offset 256.
         let b = Block::parse(&[0x23]).unwrap();
-        assert_eq!(b, Block { num: 2, more: false, szx: 3 });
+        assert_eq!(
+            b,
+            Block {
+                num: 2,
+                more: false,
+                szx: 3
+            }
+        );
         assert_eq!((b.size(), b.offset()), (128, 256));
         // 15/1/1024 still fits one byte: 1111 1 110 = 0xFE.
-        assert_eq!(enc(Block { num: 15, more: true, szx: 6 }), [0xFE]);
+        assert_eq!(
+            enc(Block {
+                num: 15,
+                more: true,
+                szx: 6
+            }),
+            [0xFE]
+        );
         // NUM 16 needs two bytes: 0x01 0x0A (16<<4 | 8 | 2).
-        assert_eq!(enc(Block { num: 16, more: true, szx: 2 }), [0x01, 0x0A]);
-        assert_eq!(Block::parse(&[0x01, 0x0A]), Some(Block { num: 16, more: true, szx: 2 }));
+        assert_eq!(
+            enc(Block {
+                num: 16,
+                more: true,
+                szx: 2
+            }),
+            [0x01, 0x0A]
+        );
+        assert_eq!(
+            Block::parse(&[0x01, 0x0A]),
+            Some(Block {
+                num: 16,
+                more: true,
+                szx: 2
+            })
+        );
         // NUM 4096 needs three bytes.
-        assert_eq!(enc(Block { num: 4096, more: false, szx: 6 }), [0x01, 0x00, 0x06]);
+        assert_eq!(
+            enc(Block {
+                num: 4096,
+                more: false,
+                szx: 6
+            }),
+            [0x01, 0x00, 0x06]
+        );
         // The largest NUM (2^20 - 1).
-        let max = Block { num: Block::MAX_NUM, more: true, szx: 6 };
+        let max = Block {
+            num: Block::MAX_NUM,
+            more: true,
+            szx: 6,
+        };
         assert_eq!(enc(max), [0xFF, 0xFF, 0xFE]);
         assert_eq!(Block::parse(&[0xFF, 0xFF, 0xFE]), Some(max));
         // Leading zero bytes are accepted on receive (RFC 7252 §3.2 uint).
-        assert_eq!(Block::parse(&[0x00, 0x00, 0x23]), Some(Block { num: 2, more: false, szx: 3 }));
+        assert_eq!(
+            Block::parse(&[0x00, 0x00, 0x23]),
+            Some(Block {
+                num: 2,
+                more: false,
+                szx: 3
+            })
+        );
     }
 
     #[test]
@@ -117,9 +203,33 @@ mod tests {
 
     #[test]
     fn sizes() {
-        assert_eq!(Block { num: 0, more: false, szx: 0 }.size(), 16);
-        assert_eq!(Block { num: 0, more: false, szx: 6 }.size(), 1024);
-        assert_eq!(Block { num: 3, more: false, szx: 4 }.offset(), 768);
+        assert_eq!(
+            Block {
+                num: 0,
+                more: false,
+                szx: 0
+            }
+            .size(),
+            16
+        );
+        assert_eq!(
+            Block {
+                num: 0,
+                more: false,
+                szx: 6
+            }
+            .size(),
+            1024
+        );
+        assert_eq!(
+            Block {
+                num: 3,
+                more: false,
+                szx: 4
+            }
+            .offset(),
+            768
+        );
         assert_eq!(Block::szx_for_size(512), Some(5));
         assert_eq!(Block::szx_for_size(100), None);
         assert_eq!(Block::szx_for_size(2048), None);

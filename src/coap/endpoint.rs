@@ -197,7 +197,11 @@ impl Endpoint {
     /// Queue a response to a request received earlier; for a CON request the response is piggy-backed
     /// (caller builds it as ACK with the request's MID) and cached for dedup by (mid).
     pub fn respond(&mut self, _now: Instant, request_mid: u16, bytes: Vec<u8>) {
-        if let Some(seen) = self.seen.iter_mut().find(|s| s.mid == request_mid && s.confirmable) {
+        if let Some(seen) = self
+            .seen
+            .iter_mut()
+            .find(|s| s.mid == request_mid && s.confirmable)
+        {
             seen.reply = Some(bytes.clone());
         }
         self.queue(bytes);
@@ -215,7 +219,8 @@ impl Endpoint {
             Ok(m) => m,
             Err(e) => {
                 // §4.2: reject a CON with a format error by RST, when its header is readable.
-                if let (true, [first, _, mid_hi, mid_lo, ..]) = (e != ParseError::BadVersion, data) {
+                if let (true, [first, _, mid_hi, mid_lo, ..]) = (e != ParseError::BadVersion, data)
+                {
                     if (first >> 4) & 0x3 == MsgType::Con as u8 {
                         self.queue(empty(MsgType::Rst, u16::from_be_bytes([*mid_hi, *mid_lo])));
                     }
@@ -244,7 +249,11 @@ impl Endpoint {
         if !msg.code.is_empty() && !msg.code.is_response() {
             return Incoming::Malformed; // §4.2: an ACK carries a response or is Empty
         }
-        let Some(req) = self.request.as_mut().filter(|r| r.mid == msg.mid && !r.acked) else {
+        let Some(req) = self
+            .request
+            .as_mut()
+            .filter(|r| r.mid == msg.mid && !r.acked)
+        else {
             return Incoming::Handled; // stray or duplicate ACK
         };
         if msg.code.is_empty() {
@@ -274,7 +283,11 @@ impl Endpoint {
         if msg.code.is_empty() {
             // §4.3: CON 0.00 is a ping, answered by RST; a NON must not be Empty.
             reject(self);
-            return if confirmable { Incoming::Handled } else { Incoming::Malformed };
+            return if confirmable {
+                Incoming::Handled
+            } else {
+                Incoming::Malformed
+            };
         }
         if !msg.code.is_request() && !msg.code.is_response() {
             reject(self); // reserved class 1, 6 or 7
@@ -293,8 +306,14 @@ impl Endpoint {
             return Incoming::Request(msg);
         }
         // A separate response (§5.2.2), matched by token (§5.3.2).
-        let ours = self.request.as_ref().is_some_and(|r| msg.token == &r.token[..]);
-        let ours_non = self.non_request_token.as_ref().is_some_and(|t| msg.token == &t[..]);
+        let ours = self
+            .request
+            .as_ref()
+            .is_some_and(|r| msg.token == &r.token[..]);
+        let ours_non = self
+            .non_request_token
+            .as_ref()
+            .is_some_and(|t| msg.token == &t[..]);
         if !ours && !ours_non {
             // §5.3.2: an unexpected CON response is rejected; NON is ignored.
             reject(self);
@@ -357,13 +376,22 @@ impl Endpoint {
         if self.seen.is_full() {
             self.seen.pop_front();
         }
-        let _ = self.seen.push_back(Seen { mid, confirmable, received: now, reply });
+        let _ = self.seen.push_back(Seen {
+            mid,
+            confirmable,
+            received: now,
+            reply,
+        });
     }
 
     /// Forget messages older than EXCHANGE_LIFETIME (RFC 7252 §4.8.2); the
     /// queue is in arrival order, so only the front can be expired.
     fn expire_seen(&mut self, now: Instant) {
-        while self.seen.front().is_some_and(|s| now.since(s.received) >= EXCHANGE_LIFETIME_MS) {
+        while self
+            .seen
+            .front()
+            .is_some_and(|s| now.since(s.received) >= EXCHANGE_LIFETIME_MS)
+        {
             self.seen.pop_front();
         }
     }
@@ -403,7 +431,8 @@ mod tests {
         let mid = ep.next_mid();
         assert_eq!(mid, 0x100);
         let req = con_post(mid, &TOKEN);
-        ep.send_request(at(0), mid, &TOKEN, true, req.clone()).unwrap();
+        ep.send_request(at(0), mid, &TOKEN, true, req.clone())
+            .unwrap();
         assert_eq!(drain(&mut ep), vec![req.clone()]);
         (ep, req)
     }
@@ -414,7 +443,10 @@ mod tests {
     fn retransmission_schedule() {
         let (mut ep, req) = with_request();
         assert!(ep.busy());
-        assert_eq!(ep.send_request(at(0), 0x101, &[1], true, con_post(0x101, &[1])), Err(Busy));
+        assert_eq!(
+            ep.send_request(at(0), 0x101, &[1], true, con_post(0x101, &[1])),
+            Err(Busy)
+        );
         assert_eq!(ep.poll_timeout(), Some(at(2000)));
         assert_eq!(ep.handle_timeout(at(1999)), None);
         assert!(drain(&mut ep).is_empty());
@@ -430,7 +462,10 @@ mod tests {
 
         assert_eq!(ep.handle_timeout(at(13999)), None);
         let token = heapless::Vec::from_slice(&TOKEN).unwrap();
-        assert_eq!(ep.handle_timeout(at(14000)), Some(Timeout::GaveUp { token }));
+        assert_eq!(
+            ep.handle_timeout(at(14000)),
+            Some(Timeout::GaveUp { token })
+        );
         assert!(drain(&mut ep).is_empty(), "no third retransmission");
         assert!(!ep.busy());
         assert_eq!(ep.poll_timeout(), None);
@@ -449,13 +484,18 @@ mod tests {
         let (mut ep, _) = with_request();
         let ack = build(MsgType::Ack, Code::CREATED, 0x100, &TOKEN, b"");
         match ep.handle_datagram(at(500), &ack) {
-            Incoming::Response(m) => assert_eq!((m.code, m.mid, m.token), (Code::CREATED, 0x100, &TOKEN[..])),
+            Incoming::Response(m) => {
+                assert_eq!((m.code, m.mid, m.token), (Code::CREATED, 0x100, &TOKEN[..]))
+            }
             other => panic!("{other:?}"),
         }
         assert!(!ep.busy());
         assert!(drain(&mut ep).is_empty(), "nothing to acknowledge");
         // A duplicate ACK is stray now.
-        assert!(matches!(ep.handle_datagram(at(600), &ack), Incoming::Handled));
+        assert!(matches!(
+            ep.handle_datagram(at(600), &ack),
+            Incoming::Handled
+        ));
         assert_eq!(ep.handle_timeout(at(2000)), None);
         assert!(drain(&mut ep).is_empty());
     }
@@ -464,9 +504,15 @@ mod tests {
     fn ack_with_wrong_mid_or_request_code() {
         let (mut ep, _) = with_request();
         let other = build(MsgType::Ack, Code::CONTENT, 0x999, &TOKEN, b"");
-        assert!(matches!(ep.handle_datagram(at(1), &other), Incoming::Handled));
+        assert!(matches!(
+            ep.handle_datagram(at(1), &other),
+            Incoming::Handled
+        ));
         let ack_req = build(MsgType::Ack, Code::GET, 0x100, &TOKEN, b"");
-        assert!(matches!(ep.handle_datagram(at(1), &ack_req), Incoming::Malformed));
+        assert!(matches!(
+            ep.handle_datagram(at(1), &ack_req),
+            Incoming::Malformed
+        ));
         assert!(ep.busy(), "still waiting");
         assert!(drain(&mut ep).is_empty(), "ACKs are never answered");
     }
@@ -475,12 +521,18 @@ mod tests {
     #[test]
     fn separate_response() {
         let (mut ep, _) = with_request();
-        assert!(matches!(ep.handle_datagram(at(300), &empty(MsgType::Ack, 0x100)), Incoming::Handled));
+        assert!(matches!(
+            ep.handle_datagram(at(300), &empty(MsgType::Ack, 0x100)),
+            Incoming::Handled
+        ));
         assert!(ep.busy());
         // No retransmission once acknowledged.
         assert_eq!(ep.handle_timeout(at(2000)), None);
         assert!(drain(&mut ep).is_empty());
-        assert_eq!(ep.poll_timeout(), Some(at(300 + SEPARATE_RESPONSE_TIMEOUT_MS)));
+        assert_eq!(
+            ep.poll_timeout(),
+            Some(at(300 + SEPARATE_RESPONSE_TIMEOUT_MS))
+        );
 
         let sep = build(MsgType::Con, Code::CHANGED, 0x7000, &TOKEN, b"ok");
         match ep.handle_datagram(at(5000), &sep) {
@@ -490,7 +542,10 @@ mod tests {
         assert!(!ep.busy());
         assert_eq!(drain(&mut ep), [empty(MsgType::Ack, 0x7000)]);
         // The server missed our ACK and retransmits: ACK again, not a second Response.
-        assert!(matches!(ep.handle_datagram(at(7000), &sep), Incoming::Handled));
+        assert!(matches!(
+            ep.handle_datagram(at(7000), &sep),
+            Incoming::Handled
+        ));
         assert_eq!(drain(&mut ep), [empty(MsgType::Ack, 0x7000)]);
     }
 
@@ -499,9 +554,15 @@ mod tests {
         // §5.2.2: the separate response also acknowledges the request.
         let (mut ep, _) = with_request();
         let sep = build(MsgType::Non, Code::CONTENT, 0x7001, &TOKEN, b"v");
-        assert!(matches!(ep.handle_datagram(at(100), &sep), Incoming::Response(_)));
+        assert!(matches!(
+            ep.handle_datagram(at(100), &sep),
+            Incoming::Response(_)
+        ));
         assert!(!ep.busy());
-        assert!(drain(&mut ep).is_empty(), "a NON response is not acknowledged");
+        assert!(
+            drain(&mut ep).is_empty(),
+            "a NON response is not acknowledged"
+        );
         assert_eq!(ep.handle_timeout(at(2000)), None);
         assert!(drain(&mut ep).is_empty());
     }
@@ -510,8 +571,14 @@ mod tests {
     fn separate_response_never_comes() {
         let (mut ep, _) = with_request();
         ep.handle_datagram(at(0), &empty(MsgType::Ack, 0x100));
-        assert_eq!(ep.handle_timeout(at(SEPARATE_RESPONSE_TIMEOUT_MS - 1)), None);
-        assert!(matches!(ep.handle_timeout(at(SEPARATE_RESPONSE_TIMEOUT_MS)), Some(Timeout::GaveUp { .. })));
+        assert_eq!(
+            ep.handle_timeout(at(SEPARATE_RESPONSE_TIMEOUT_MS - 1)),
+            None
+        );
+        assert!(matches!(
+            ep.handle_timeout(at(SEPARATE_RESPONSE_TIMEOUT_MS)),
+            Some(Timeout::GaveUp { .. })
+        ));
         assert!(!ep.busy());
     }
 
@@ -531,20 +598,31 @@ mod tests {
     fn duplicate_con_request() {
         let mut ep = Endpoint::new(1, 1);
         let req = build(MsgType::Con, Code::GET, 0x5555, &[1, 2], b"");
-        let Incoming::Request(m) = ep.handle_datagram(at(0), &req) else { panic!() };
+        let Incoming::Request(m) = ep.handle_datagram(at(0), &req) else {
+            panic!()
+        };
         assert_eq!(m.code, Code::GET);
         // Retransmitted before we answered: nothing to re-send yet.
-        assert!(matches!(ep.handle_datagram(at(10), &req), Incoming::Handled));
+        assert!(matches!(
+            ep.handle_datagram(at(10), &req),
+            Incoming::Handled
+        ));
         assert!(drain(&mut ep).is_empty());
 
         let resp = build(MsgType::Ack, Code::CONTENT, 0x5555, &[1, 2], b"42");
         ep.respond(at(20), 0x5555, resp.clone());
         assert_eq!(drain(&mut ep), vec![resp.clone()]);
-        assert!(matches!(ep.handle_datagram(at(2000), &req), Incoming::Handled));
+        assert!(matches!(
+            ep.handle_datagram(at(2000), &req),
+            Incoming::Handled
+        ));
         assert_eq!(drain(&mut ep), vec![resp.clone()]);
 
         // After EXCHANGE_LIFETIME the MID is new again.
-        assert!(matches!(ep.handle_datagram(at(EXCHANGE_LIFETIME_MS), &req), Incoming::Request(_)));
+        assert!(matches!(
+            ep.handle_datagram(at(EXCHANGE_LIFETIME_MS), &req),
+            Incoming::Request(_)
+        ));
     }
 
     #[test]
@@ -552,23 +630,43 @@ mod tests {
         let mut ep = Endpoint::new(1, 1);
         for mid in 0..(DEDUP_ENTRIES as u16 + 1) {
             let req = build(MsgType::Con, Code::GET, mid, &[], b"");
-            assert!(matches!(ep.handle_datagram(at(0), &req), Incoming::Request(_)));
-            ep.respond(at(0), mid, build(MsgType::Ack, Code::CONTENT, mid, &[], b"x"));
+            assert!(matches!(
+                ep.handle_datagram(at(0), &req),
+                Incoming::Request(_)
+            ));
+            ep.respond(
+                at(0),
+                mid,
+                build(MsgType::Ack, Code::CONTENT, mid, &[], b"x"),
+            );
         }
         drain(&mut ep);
         // MID 0 was evicted, the last DEDUP_ENTRIES are remembered.
         let first = build(MsgType::Con, Code::GET, 0, &[], b"");
-        assert!(matches!(ep.handle_datagram(at(1), &first), Incoming::Request(_)));
+        assert!(matches!(
+            ep.handle_datagram(at(1), &first),
+            Incoming::Request(_)
+        ));
         let last = build(MsgType::Con, Code::GET, DEDUP_ENTRIES as u16, &[], b"");
-        assert!(matches!(ep.handle_datagram(at(1), &last), Incoming::Handled));
+        assert!(matches!(
+            ep.handle_datagram(at(1), &last),
+            Incoming::Handled
+        ));
     }
 
     #[test]
     fn duplicate_non_request_is_ignored() {
         let mut ep = Endpoint::new(1, 1);
         let req = build(MsgType::Non, Code::GET, 0x10, &[3], b"");
-        assert!(matches!(ep.handle_datagram(at(0), &req), Incoming::Request(_)));
-        ep.respond(at(0), 0x10, build(MsgType::Non, Code::CONTENT, 0x11, &[3], b"x"));
+        assert!(matches!(
+            ep.handle_datagram(at(0), &req),
+            Incoming::Request(_)
+        ));
+        ep.respond(
+            at(0),
+            0x10,
+            build(MsgType::Non, Code::CONTENT, 0x11, &[3], b"x"),
+        );
         drain(&mut ep);
         assert!(matches!(ep.handle_datagram(at(5), &req), Incoming::Handled));
         assert!(drain(&mut ep).is_empty());
@@ -577,15 +675,24 @@ mod tests {
     #[test]
     fn reset_of_our_request() {
         let (mut ep, _) = with_request();
-        assert!(matches!(ep.handle_datagram(at(100), &empty(MsgType::Rst, 0x100)), Incoming::Reset { mid: 0x100 }));
+        assert!(matches!(
+            ep.handle_datagram(at(100), &empty(MsgType::Rst, 0x100)),
+            Incoming::Reset { mid: 0x100 }
+        ));
         assert!(!ep.busy());
         assert_eq!(ep.handle_timeout(at(2000)), None);
         assert!(drain(&mut ep).is_empty());
         // A RST for something else (e.g. a notification) is reported, nothing changes.
-        assert!(matches!(ep.handle_datagram(at(100), &empty(MsgType::Rst, 0x33)), Incoming::Reset { mid: 0x33 }));
+        assert!(matches!(
+            ep.handle_datagram(at(100), &empty(MsgType::Rst, 0x33)),
+            Incoming::Reset { mid: 0x33 }
+        ));
         // A RST must be Empty.
         let bad = build(MsgType::Rst, Code::CONTENT, 0x33, &[], b"");
-        assert!(matches!(ep.handle_datagram(at(100), &bad), Incoming::Malformed));
+        assert!(matches!(
+            ep.handle_datagram(at(100), &bad),
+            Incoming::Malformed
+        ));
         assert!(drain(&mut ep).is_empty());
     }
 
@@ -593,10 +700,16 @@ mod tests {
     #[test]
     fn ping_gets_reset() {
         let mut ep = Endpoint::new(1, 1);
-        assert!(matches!(ep.handle_datagram(at(0), b"\x40\x00\xAB\xCD"), Incoming::Handled));
+        assert!(matches!(
+            ep.handle_datagram(at(0), b"\x40\x00\xAB\xCD"),
+            Incoming::Handled
+        ));
         assert_eq!(drain(&mut ep), [empty(MsgType::Rst, 0xABCD)]);
         // NON 0.00 is not allowed: dropped silently.
-        assert!(matches!(ep.handle_datagram(at(0), b"\x50\x00\xAB\xCE"), Incoming::Malformed));
+        assert!(matches!(
+            ep.handle_datagram(at(0), b"\x50\x00\xAB\xCE"),
+            Incoming::Malformed
+        ));
         assert!(drain(&mut ep).is_empty());
     }
 
@@ -604,14 +717,28 @@ mod tests {
     fn malformed_con_gets_reset_others_dropped() {
         let mut ep = Endpoint::new(1, 1);
         // CON with reserved option nibble 15: header readable → RST.
-        assert!(matches!(ep.handle_datagram(at(0), b"\x40\x01\x12\x34\xF1a"), Incoming::Malformed));
+        assert!(matches!(
+            ep.handle_datagram(at(0), b"\x40\x01\x12\x34\xF1a"),
+            Incoming::Malformed
+        ));
         assert_eq!(drain(&mut ep), [empty(MsgType::Rst, 0x1234)]);
         // CON with a reserved code class (7.00) → RST.
-        assert!(matches!(ep.handle_datagram(at(0), b"\x40\xE0\x12\x35"), Incoming::Malformed));
+        assert!(matches!(
+            ep.handle_datagram(at(0), b"\x40\xE0\x12\x35"),
+            Incoming::Malformed
+        ));
         assert_eq!(drain(&mut ep), [empty(MsgType::Rst, 0x1235)]);
         // Version 2, NON with a format error, short garbage: silently dropped.
-        for bad in [&b"\x80\x01\x12\x34"[..], b"\x50\x01\x12\x34\xFF", b"\x40\x01", b""] {
-            assert!(matches!(ep.handle_datagram(at(0), bad), Incoming::Malformed));
+        for bad in [
+            &b"\x80\x01\x12\x34"[..],
+            b"\x50\x01\x12\x34\xFF",
+            b"\x40\x01",
+            b"",
+        ] {
+            assert!(matches!(
+                ep.handle_datagram(at(0), bad),
+                Incoming::Malformed
+            ));
         }
         assert!(drain(&mut ep).is_empty());
     }
@@ -621,12 +748,16 @@ mod tests {
         let mut ep = Endpoint::new(1, 1);
         let mid = ep.next_mid();
         let req = build(MsgType::Non, Code::POST, mid, &[5, 5], b"x");
-        ep.send_request(at(0), mid, &[5, 5], false, req.clone()).unwrap();
+        ep.send_request(at(0), mid, &[5, 5], false, req.clone())
+            .unwrap();
         assert!(!ep.busy());
         assert_eq!(ep.poll_timeout(), None);
         assert_eq!(drain(&mut ep), [req]);
         let resp = build(MsgType::Non, Code::CHANGED, 0x900, &[5, 5], b"");
-        assert!(matches!(ep.handle_datagram(at(10), &resp), Incoming::Response(_)));
+        assert!(matches!(
+            ep.handle_datagram(at(10), &resp),
+            Incoming::Response(_)
+        ));
     }
 
     #[test]
@@ -658,6 +789,9 @@ mod tests {
         tokens.dedup();
         assert_eq!(tokens.len(), 1000);
         let mut other = Endpoint::new(0, 0xDEAD_BEEE);
-        assert_ne!(other.next_token(), Endpoint::new(0, 0xDEAD_BEEF).next_token());
+        assert_ne!(
+            other.next_token(),
+            Endpoint::new(0, 0xDEAD_BEEF).next_token()
+        );
     }
 }

@@ -219,7 +219,7 @@ impl<'a> Message<'a> {
         while let Some(&first) = buf.get(pos) {
             pos += 1;
             if first == PAYLOAD_MARKER {
-                payload = &buf[pos..];
+                payload = buf.get(pos..).unwrap_or_default();
                 if payload.is_empty() {
                     return Err(ParseError::EmptyPayload);
                 }
@@ -236,9 +236,18 @@ impl<'a> Message<'a> {
                 .and_then(|end| buf.get(pos..end))
                 .ok_or(ParseError::BadOption)?;
             pos += len;
-            options.push((number as u16, value)).map_err(|_| ParseError::TooManyOptions)?;
+            options
+                .push((number as u16, value))
+                .map_err(|_| ParseError::TooManyOptions)?;
         }
-        Ok(Message { mtype, code, mid, token, payload, options })
+        Ok(Message {
+            mtype,
+            code,
+            mid,
+            token,
+            payload,
+            options,
+        })
     }
 
     /// All options in wire order (ascending numbers, repeats kept in order).
@@ -253,7 +262,10 @@ impl<'a> Message<'a> {
 
     /// The values of every occurrence of option `num`, in order (e.g. Uri-Path segments).
     pub fn options_of(&self, num: u16) -> impl Iterator<Item = &'a [u8]> + '_ {
-        self.options.iter().filter(move |(n, _)| *n == num).map(|(_, v)| *v)
+        self.options
+            .iter()
+            .filter(move |(n, _)| *n == num)
+            .map(|(_, v)| *v)
     }
 
     /// RFC 7252 §3.2 uint (0-4 bytes); None if absent or > 4 bytes.
@@ -324,21 +336,42 @@ pub struct MessageWriter {
     marker_written: bool,
 }
 
-/// Splits an option delta or length into its nibble and extended bytes (RFC 7252 §3.1).
-fn nibble_and_ext(v: usize) -> (u8, [u8; 2], usize) {
-    if v < 13 {
-        (v as u8, [0, 0], 0)
-    } else if v < 269 {
-        (13, [(v - 13) as u8, 0], 1)
-    } else {
-        let e = ((v - 269) as u16).to_be_bytes();
-        (14, e, 2)
+/// The 4-bit field for an option delta or length (RFC 7252 §3.1): the value
+/// itself below 13, 13 for one extended byte, 14 for two.
+fn nibble(v: usize) -> u8 {
+    match v {
+        0..=12 => v as u8,
+        13..=268 => 13,
+        _ => 14,
+    }
+}
+
+/// How many extended bytes follow for a delta or length `v` (RFC 7252 §3.1).
+fn extended_len(v: usize) -> usize {
+    match nibble(v) {
+        13 => 1,
+        14 => 2,
+        _ => 0,
+    }
+}
+
+/// Appends the extended bytes of a delta or length `v` (value - 13 or value - 269).
+fn push_extended(buf: &mut Vec<u8>, v: usize) {
+    match nibble(v) {
+        13 => buf.push((v - 13) as u8),
+        14 => buf.extend_from_slice(&((v - 269) as u16).to_be_bytes()),
+        _ => {}
     }
 }
 
 impl MessageWriter {
     /// Starts a message with its header and token (token ≤ 8 bytes).
-    pub fn new(mtype: MsgType, code: Code, mid: u16, token: &[u8]) -> Result<MessageWriter, EncodeError> {
+    pub fn new(
+        mtype: MsgType,
+        code: Code,
+        mid: u16,
+        token: &[u8],
+    ) -> Result<MessageWriter, EncodeError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(EncodeError::BadToken);
         }
@@ -347,7 +380,12 @@ impl MessageWriter {
         buf.push(code.0);
         buf.extend_from_slice(&mid.to_be_bytes());
         buf.extend_from_slice(token);
-        Ok(MessageWriter { buf, last_option: 0, in_payload: false, marker_written: false })
+        Ok(MessageWriter {
+            buf,
+            last_option: 0,
+            in_payload: false,
+            marker_written: false,
+        })
     }
 
     /// Appends option `num` (must be ≥ the previous one; repeats allowed).
@@ -359,14 +397,14 @@ impl MessageWriter {
         if value.len() > MAX_DATAGRAM {
             return Err(EncodeError::TooLong);
         }
-        let (d_nib, d_ext, d_n) = nibble_and_ext((num - self.last_option) as usize);
-        let (l_nib, l_ext, l_n) = nibble_and_ext(value.len());
-        if self.buf.len() + 1 + d_n + l_n + value.len() > MAX_DATAGRAM {
+        let delta = (num - self.last_option) as usize;
+        let len = value.len();
+        if self.buf.len() + 1 + extended_len(delta) + extended_len(len) + len > MAX_DATAGRAM {
             return Err(EncodeError::TooLong);
         }
-        self.buf.push((d_nib << 4) | l_nib);
-        self.buf.extend_from_slice(&d_ext[..d_n]);
-        self.buf.extend_from_slice(&l_ext[..l_n]);
+        self.buf.push((nibble(delta) << 4) | nibble(len));
+        push_extended(&mut self.buf, delta);
+        push_extended(&mut self.buf, len);
         self.buf.extend_from_slice(value);
         self.last_option = num;
         Ok(self)
@@ -376,7 +414,7 @@ impl MessageWriter {
     pub fn uint_option(&mut self, num: u16, value: u32) -> Result<&mut Self, EncodeError> {
         let be = value.to_be_bytes();
         let skip = (value.leading_zeros() / 8) as usize;
-        self.option(num, &be[skip..])
+        self.option(num, be.get(skip..).unwrap_or_default())
     }
 
     /// "/rd/5a3f" → one option per non-empty segment (Uri-Path, Location-Path).
@@ -453,7 +491,13 @@ mod tests {
         assert_eq!((m.mtype, m.code, m.mid), (MsgType::Con, Code::GET, 0x1234));
         assert_eq!(m.token, [0x71, 0x22]);
         let opts: Vec<_> = m.options().collect();
-        assert_eq!(opts, vec![(option::URI_PATH, &b"rd"[..]), (option::URI_QUERY, &b"ep=test"[..])]);
+        assert_eq!(
+            opts,
+            vec![
+                (option::URI_PATH, &b"rd"[..]),
+                (option::URI_QUERY, &b"ep=test"[..])
+            ]
+        );
         assert_eq!(m.option(option::URI_QUERY), Some(&b"ep=test"[..]));
         assert_eq!(m.option(option::CONTENT_FORMAT), None);
         assert!(m.payload.is_empty());
@@ -463,20 +507,29 @@ mod tests {
     #[test]
     fn build_con_get() {
         let mut w = MessageWriter::new(MsgType::Con, Code::GET, 0x1234, &[0x71, 0x22]).unwrap();
-        w.path_option(option::URI_PATH, "/rd/").unwrap().option(option::URI_QUERY, b"ep=test").unwrap();
+        w.path_option(option::URI_PATH, "/rd/")
+            .unwrap()
+            .option(option::URI_QUERY, b"ep=test")
+            .unwrap();
         assert_eq!(w.finish(), CON_GET);
     }
 
     #[test]
     fn parse_and_build_ack_content() {
         let m = Message::parse(ACK_CONTENT).unwrap();
-        assert_eq!((m.mtype, m.code, m.mid), (MsgType::Ack, Code::CONTENT, 0x1234));
+        assert_eq!(
+            (m.mtype, m.code, m.mid),
+            (MsgType::Ack, Code::CONTENT, 0x1234)
+        );
         assert_eq!(m.content_format(), Some(0));
         assert_eq!(m.payload, b"22.3 C");
         assert!(m.code.is_success() && m.code.is_response());
 
         let mut w = MessageWriter::new(MsgType::Ack, Code::CONTENT, 0x1234, &[0x71, 0x22]).unwrap();
-        w.uint_option(option::CONTENT_FORMAT, 0).unwrap().payload(b"22.3 C").unwrap();
+        w.uint_option(option::CONTENT_FORMAT, 0)
+            .unwrap()
+            .payload(b"22.3 C")
+            .unwrap();
         assert_eq!(w.finish(), ACK_CONTENT);
     }
 
@@ -488,23 +541,37 @@ mod tests {
         w.uint_option(option::SIZE1, 1024).unwrap();
         let bytes = w.finish();
         assert_eq!(bytes, b"\x50\x02\x00\x01\xD2\x2F\x04\x00");
-        assert_eq!(Message::parse(&bytes).unwrap().uint_option(option::SIZE1), Some(1024));
+        assert_eq!(
+            Message::parse(&bytes).unwrap().uint_option(option::SIZE1),
+            Some(1024)
+        );
 
         // Delta 268 = 13 + 255 (largest one-byte form), then delta 269 → nibble 14 + 0x0000,
         // then delta 269 + 256 = 525 → nibble 14 + 0x0100.
         let mut w = MessageWriter::new(MsgType::Non, Code::POST, 1, &[]).unwrap();
-        w.option(268, b"a").unwrap().option(537, b"b").unwrap().option(1062, b"").unwrap();
+        w.option(268, b"a")
+            .unwrap()
+            .option(537, b"b")
+            .unwrap()
+            .option(1062, b"")
+            .unwrap();
         let bytes = w.finish();
         assert_eq!(bytes, b"\x50\x02\x00\x01\xD1\xFFa\xE1\x00\x00b\xE0\x01\x00");
         let m = Message::parse(&bytes).unwrap();
         let opts: Vec<_> = m.options().collect();
-        assert_eq!(opts, vec![(268, &b"a"[..]), (537, &b"b"[..]), (1062, &b""[..])]);
+        assert_eq!(
+            opts,
+            vec![(268, &b"a"[..]), (537, &b"b"[..]), (1062, &b""[..])]
+        );
 
         // Length 13..268: 20 bytes → nibble 13, byte 7. Length ≥ 269: 300 → nibble 14, 0x001F.
         let v20 = [b'x'; 20];
         let v300 = [b'y'; 300];
         let mut w = MessageWriter::new(MsgType::Con, Code::PUT, 2, &[]).unwrap();
-        w.option(option::URI_PATH, &v20).unwrap().option(option::URI_PATH, &v300).unwrap();
+        w.option(option::URI_PATH, &v20)
+            .unwrap()
+            .option(option::URI_PATH, &v300)
+            .unwrap();
         let bytes = w.finish();
         assert_eq!(&bytes[4..6], b"\xBD\x07");
         assert_eq!(&bytes[26..29], b"\x0E\x00\x1F");
@@ -520,7 +587,10 @@ mod tests {
         assert_eq!(empty(MsgType::Ack, 0xBEEF), b"\x60\x00\xBE\xEF");
         assert_eq!(empty(MsgType::Rst, 0x0102), b"\x70\x00\x01\x02");
         let m = Message::parse(b"\x70\x00\x01\x02").unwrap();
-        assert_eq!((m.mtype, m.code, m.mid), (MsgType::Rst, Code::EMPTY, 0x0102));
+        assert_eq!(
+            (m.mtype, m.code, m.mid),
+            (MsgType::Rst, Code::EMPTY, 0x0102)
+        );
         assert!(m.code.is_empty() && m.token.is_empty() && m.options().next().is_none());
         // A CON 0.00 (ping) parses too; the endpoint answers it.
         assert!(Message::parse(b"\x40\x00\x00\x07").is_ok());
@@ -534,7 +604,10 @@ mod tests {
             (b"\x40\x01\x00", TooShort),
             (b"\x82\x01\x12\x34\x71\x22", BadVersion), // version 2
             (b"\x02\x01\x12\x34\x71\x22", BadVersion), // version 0
-            (b"\x49\x01\x12\x34\x01\x02\x03\x04\x05\x06\x07\x08\x09", BadTokenLength), // TKL 9
+            (
+                b"\x49\x01\x12\x34\x01\x02\x03\x04\x05\x06\x07\x08\x09",
+                BadTokenLength,
+            ), // TKL 9
             (b"\x4F\x01\x12\x34", BadTokenLength),     // TKL 15
             (b"\x44\x01\x12\x34\x01\x02", TooShort),   // token cut short
             (b"\x40\x01\x12\x34\xF1a", BadOption),     // delta nibble 15 (not 0xFF)
@@ -546,9 +619,9 @@ mod tests {
             (b"\x40\x01\x12\x34\xE0\xFE\xFF\xE0\xFE\xFF", BadOption), // number over 65535
             (b"\x40\x01\x12\x34\xB2rd\xFF", EmptyPayload), // marker, no payload
             (b"\x40\x01\x12\x34\xFF", EmptyPayload),
-            (b"\x61\x00\x12\x34\x01", EmptyWithData),  // empty ACK with a token
+            (b"\x61\x00\x12\x34\x01", EmptyWithData), // empty ACK with a token
             (b"\x60\x00\x12\x34\xFFx", EmptyWithData), // empty ACK with a payload
-            (b"\x70\x00\x12\x34\xB0", EmptyWithData),  // RST with an option
+            (b"\x70\x00\x12\x34\xB0", EmptyWithData), // RST with an option
         ];
         for (bytes, want) in cases {
             assert_eq!(Message::parse(bytes).err(), Some(*want), "{bytes:02x?}");
@@ -564,7 +637,10 @@ mod tests {
         let ok = w.clone().finish();
         assert!(Message::parse(&ok).is_ok());
         w.option(option::URI_PATH, b"a").unwrap();
-        assert_eq!(Message::parse(&w.finish()).err(), Some(ParseError::TooManyOptions));
+        assert_eq!(
+            Message::parse(&w.finish()).err(),
+            Some(ParseError::TooManyOptions)
+        );
     }
 
     #[test]
@@ -591,35 +667,72 @@ mod tests {
     fn blocks_and_critical_options() {
         let mut w = MessageWriter::new(MsgType::Con, Code::PUT, 9, &[1]).unwrap();
         w.path_option(option::URI_PATH, "5/0/0").unwrap();
-        w.block_option(option::BLOCK1, Block { num: 2, more: true, szx: 6 }).unwrap();
+        w.block_option(
+            option::BLOCK1,
+            Block {
+                num: 2,
+                more: true,
+                szx: 6,
+            },
+        )
+        .unwrap();
         w.option(41, b"").unwrap(); // unassigned critical option
         w.option(62, b"").unwrap(); // unassigned elective option
         w.payload(b"data").unwrap();
         let bytes = w.finish();
         let m = Message::parse(&bytes).unwrap();
-        assert_eq!(m.block1(), Some(Block { num: 2, more: true, szx: 6 }));
+        assert_eq!(
+            m.block1(),
+            Some(Block {
+                num: 2,
+                more: true,
+                szx: 6
+            })
+        );
         assert_eq!(m.block2(), None);
-        assert_eq!(m.unknown_critical(&[option::URI_PATH, option::BLOCK1]), Some(41));
-        assert_eq!(m.unknown_critical(&[option::URI_PATH, option::BLOCK1, 41]), None);
-        assert!(option::is_critical(option::URI_PATH) && !option::is_critical(option::CONTENT_FORMAT));
+        assert_eq!(
+            m.unknown_critical(&[option::URI_PATH, option::BLOCK1]),
+            Some(41)
+        );
+        assert_eq!(
+            m.unknown_critical(&[option::URI_PATH, option::BLOCK1, 41]),
+            None
+        );
+        assert!(
+            option::is_critical(option::URI_PATH) && !option::is_critical(option::CONTENT_FORMAT)
+        );
     }
 
     #[test]
     fn writer_refusals() {
         let long = [0u8; 9];
-        assert_eq!(MessageWriter::new(MsgType::Con, Code::GET, 1, &long).err(), Some(EncodeError::BadToken));
+        assert_eq!(
+            MessageWriter::new(MsgType::Con, Code::GET, 1, &long).err(),
+            Some(EncodeError::BadToken)
+        );
 
         let mut w = MessageWriter::new(MsgType::Con, Code::GET, 1, &[]).unwrap();
         w.option(option::URI_QUERY, b"a").unwrap();
         let before = w.clone().finish();
-        assert_eq!(w.option(option::URI_PATH, b"b").err(), Some(EncodeError::OptionOrder));
+        assert_eq!(
+            w.option(option::URI_PATH, b"b").err(),
+            Some(EncodeError::OptionOrder)
+        );
         assert_eq!(w.clone().finish(), before, "unchanged after an error");
         w.option(option::URI_QUERY, b"repeat").unwrap();
         w.payload(b"").unwrap();
-        assert_eq!(w.option(option::ACCEPT, b"").err(), Some(EncodeError::OptionOrder), "after payload");
+        assert_eq!(
+            w.option(option::ACCEPT, b"").err(),
+            Some(EncodeError::OptionOrder),
+            "after payload"
+        );
         w.payload(b"x").unwrap().payload(b"yz").unwrap();
         let bytes = w.finish();
-        assert_eq!(Message::parse(&bytes).unwrap().payload, b"xyz", "one marker");
+        assert_eq!(
+            Message::parse(&bytes).unwrap().payload,
+            b"xyz",
+            "one marker"
+        );
 
         // An empty payload writes no marker (RFC 7252 §3).
         let mut w = MessageWriter::new(MsgType::Ack, Code::CHANGED, 1, &[]).unwrap();
@@ -635,11 +748,17 @@ mod tests {
 
         let mut w = MessageWriter::new(MsgType::Con, Code::POST, 1, &[]).unwrap();
         let huge = vec![b'p'; MAX_DATAGRAM];
-        assert_eq!(w.option(option::URI_PATH, &huge).err(), Some(EncodeError::TooLong));
+        assert_eq!(
+            w.option(option::URI_PATH, &huge).err(),
+            Some(EncodeError::TooLong)
+        );
         // A path that does not fit leaves nothing half-written.
         let seg = core::str::from_utf8(&huge[..600]).unwrap();
         let path = alloc::format!("/{seg}/{seg}");
-        assert_eq!(w.path_option(option::URI_PATH, &path).err(), Some(EncodeError::TooLong));
+        assert_eq!(
+            w.path_option(option::URI_PATH, &path).err(),
+            Some(EncodeError::TooLong)
+        );
         assert_eq!(w.finish(), b"\x40\x02\x00\x01");
     }
 
@@ -666,16 +785,34 @@ mod tests {
     }
 
     fn exercise(m: &Message) {
-        let _ = (m.content_format(), m.accept(), m.observe(), m.block1(), m.block2());
+        let _ = (
+            m.content_format(),
+            m.accept(),
+            m.observe(),
+            m.block1(),
+            m.block2(),
+        );
         let _ = m.unknown_critical(&[option::URI_PATH]);
         let _ = m.options_of(option::URI_PATH).count();
     }
 
     #[test]
     fn no_panic_on_prefixes_and_noise() {
-        let mut big = MessageWriter::new(MsgType::Con, Code::PUT, 0xFFFF, &[1, 2, 3, 4, 5, 6, 7, 8]).unwrap();
-        big.option(option::URI_PATH, b"5").unwrap().option(300, &[0xAA; 300]).unwrap();
-        big.block_option(1000, Block { num: 4000, more: true, szx: 6 }).unwrap();
+        let mut big =
+            MessageWriter::new(MsgType::Con, Code::PUT, 0xFFFF, &[1, 2, 3, 4, 5, 6, 7, 8]).unwrap();
+        big.option(option::URI_PATH, b"5")
+            .unwrap()
+            .option(300, &[0xAA; 300])
+            .unwrap();
+        big.block_option(
+            1000,
+            Block {
+                num: 4000,
+                more: true,
+                szx: 6,
+            },
+        )
+        .unwrap();
         big.payload(b"payload").unwrap();
         let big = big.finish();
         for valid in [CON_GET, ACK_CONTENT, &big[..]] {
