@@ -12,3 +12,5 @@ pub use block::Block;
 pub use endpoint::{Busy, Endpoint, Incoming, Timeout};
 pub use msg::{empty, option, Code, EncodeError, Message, MessageWriter, MsgType, ParseError};
 
+#[cfg(test)]
+mod crosscheck;
