@@ -26,7 +26,7 @@
 
 use alloc::vec::Vec;
 
-use super::msg::{empty, Message, MsgType, ParseError, MAX_TOKEN_LEN};
+use super::msg::{empty, Code, Message, MsgType, ParseError, MAX_TOKEN_LEN};
 use crate::limits::DEDUP_ENTRIES;
 use crate::time::Instant;
 
@@ -81,6 +81,9 @@ struct Outstanding {
     bytes: Vec<u8>,
     /// The empty ACK came: no more retransmissions, a separate response is awaited.
     acked: bool,
+    /// It is a request (a response is awaited); false for a CON notification,
+    /// which is complete once acknowledged (RFC 7641 §4.5).
+    is_request: bool,
     retransmissions: u8,
     /// Current retransmission timeout (doubles each time).
     timeout_ms: u64,
@@ -159,6 +162,11 @@ impl Endpoint {
     }
 
     /// Send a request we built (CON: retransmitted until answered; NON: sent once). Err if busy (CON).
+    ///
+    /// A CON *notification* (Observe, RFC 7641 §4.5) is sent this way too: it
+    /// takes the one CON slot (NSTART = 1 covers all CON messages to the
+    /// server), is retransmitted alike, and is finished by the empty ACK
+    /// (`Handled`, `busy()` turns false), or by a RST (`Reset`: cancel the observation).
     pub fn send_request(
         &mut self,
         now: Instant,
@@ -176,11 +184,13 @@ impl Endpoint {
             return Err(Busy);
         }
         self.queue(bytes.clone());
+        let is_request = bytes.get(1).is_some_and(|&c| Code(c).is_request());
         self.request = Some(Outstanding {
             mid,
             token: token_vec(token),
             bytes,
             acked: false,
+            is_request,
             retransmissions: 0,
             timeout_ms: ACK_TIMEOUT_MS,
             deadline: now.add_millis(ACK_TIMEOUT_MS),
@@ -256,6 +266,11 @@ impl Endpoint {
         else {
             return Incoming::Handled; // stray or duplicate ACK
         };
+        if msg.code.is_empty() && !req.is_request {
+            // A CON notification (or other CON response) was delivered.
+            self.request = None;
+            return Incoming::Handled;
+        }
         if msg.code.is_empty() {
             // §5.2.2: separate response follows.
             req.acked = true;
@@ -309,7 +324,7 @@ impl Endpoint {
         let ours = self
             .request
             .as_ref()
-            .is_some_and(|r| msg.token == &r.token[..]);
+            .is_some_and(|r| r.is_request && msg.token == &r.token[..]);
         let ours_non = self
             .non_request_token
             .as_ref()
@@ -400,7 +415,7 @@ impl Endpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::coap::msg::{option, Code, MessageWriter};
+    use crate::coap::msg::{option, MessageWriter};
     use alloc::vec;
 
     const TOKEN: [u8; 4] = [0xA1, 0xB2, 0xC3, 0xD4];
@@ -793,5 +808,32 @@ mod tests {
             other.next_token(),
             Endpoint::new(0, 0xDEAD_BEEF).next_token()
         );
+    }
+
+    #[test]
+    fn con_notification_is_done_when_acked() {
+        let mut ep = Endpoint::new(0x20, 1);
+        let mid = ep.next_mid();
+        let mut w = MessageWriter::new(MsgType::Con, Code::CONTENT, mid, &[7, 7]).unwrap();
+        w.uint_option(option::OBSERVE, 5)
+            .unwrap()
+            .payload(b"1")
+            .unwrap();
+        ep.send_request(at(0), mid, &[7, 7], true, w.finish())
+            .unwrap();
+        drain(&mut ep);
+        // A response-looking message with the observation's token is not ours.
+        let stray = build(MsgType::Non, Code::CONTENT, 0x99, &[7, 7], b"x");
+        assert!(matches!(
+            ep.handle_datagram(at(1), &stray),
+            Incoming::Handled
+        ));
+        assert!(ep.busy());
+        assert!(matches!(
+            ep.handle_datagram(at(100), &empty(MsgType::Ack, mid)),
+            Incoming::Handled
+        ));
+        assert!(!ep.busy());
+        assert_eq!(ep.poll_timeout(), None);
     }
 }
