@@ -52,7 +52,7 @@ fn compile(dir: &Path, src: &str) {
     let file = dir.join("check.c");
     std::fs::write(&file, src).unwrap();
     let out = Command::new(cc())
-        .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-fsyntax-only", "-I"])
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-fsyntax-only", "-I"])
         .arg(root().join("include"))
         .arg("-I")
         .arg(dir)

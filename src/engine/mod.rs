@@ -536,6 +536,7 @@ impl Engine {
             Step::Servers => {
                 self.step = Step::Servers;
                 self.session_open_result(now, res);
+                self.flush_sessions();
             }
             other => {
                 self.step = other;
