@@ -156,7 +156,7 @@ pub fn decode_value(v: &[u8], ty: ResourceType) -> Result<Value<'_>, TlvError> {
 /// type byte if < 8, else in an 8/16/24-bit field. `len` must be < 2^24
 /// (payloads are bounded far below that by `limits::MAX_DATAGRAM`).
 pub fn write_header(out: &mut Vec<u8>, kind: TlvType, id: u16, len: usize) {
-    debug_assert!(len < 1 << 24, "TLV length {len} does not fit 24 bits");
+    debug_assert!(len < 1 << 24);
     let mut type_byte = (kind as u8) << 6;
     if id > 0xff {
         type_byte |= 0x20;
