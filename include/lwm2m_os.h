@@ -105,7 +105,8 @@ void lwm2m_os_wake(void);
 /**
  * One global lock for the library's shared state (setters from application
  * threads against the carrier thread). Not recursive: the library never
- * locks twice and never calls the application while holding it.
+ * locks twice, never calls the application while holding it, and calls no
+ * lwm2m_os_* function but lwm2m_os_log() and lwm2m_os_wake() under it.
  * Must provide priority inheritance where the platform has priorities.
  */
 void lwm2m_os_lock(void);
@@ -212,8 +213,9 @@ typedef void (*lwm2m_os_at_notif_handler_t)(const char *notif);
  * The port calls it from any thread but the carrier thread, one notification
  * at a time, also while the carrier thread is inside lwm2m_os_at_cmd(). The
  * handler copies the line into a bounded queue (under lwm2m_os_lock()) and
- * calls lwm2m_os_wake(); it never blocks for long. The library never holds
- * the lock while it calls any other lwm2m_os_* function.
+ * calls lwm2m_os_wake(); it never blocks for long. While holding the lock
+ * the library calls no lwm2m_os_* function but lwm2m_os_log() and
+ * lwm2m_os_wake().
  * @return 0 or negative.
  */
 int lwm2m_os_at_notif_register(lwm2m_os_at_notif_handler_t handler);

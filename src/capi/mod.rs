@@ -1,0 +1,160 @@
+//! The C API of `include/lwm2m_carrier.h` (generated from this module by cbindgen).
+//!
+//! Every function validates its arguments (NULL, ranges, lengths) before it
+//! touches state and returns the codes of spec c-api.md §2.7. Setters may be
+//! called from any thread: they take the library's one lock (`lwm2m_os_lock`)
+//! and never call the application while holding it.
+
+pub mod types;
+
+use core::ffi::{c_char, c_int, CStr};
+
+use crate::errno::EINVAL;
+use crate::shared;
+pub use types::*;
+
+extern "C" {
+    /// Event handler, implemented by the application. The platform glue
+    /// provides a weak default that returns 0. For LWM2M_CARRIER_EVENT_REBOOT
+    /// a non-zero return value stops the library from rebooting; the return
+    /// value of other events is ignored.
+    pub fn lwm2m_carrier_event_handler(event: *const lwm2m_carrier_event_t) -> c_int;
+}
+
+/// Initialize the LwM2M carrier library.
+///
+/// Brings the modem library up (LWM2M_CARRIER_EVENT_BSDLIB_INIT), connects
+/// to the LTE network (CONNECTING, CONNECTED) and reads the modem's identity.
+/// The first call after a modem firmware update may take several seconds.
+///
+/// @param config Configuration, or NULL for the defaults. The library keeps
+///               the string pointers: they must stay valid.
+/// @return 0 on success, -1 if the modem library or AT interface failed, -EIO
+///         if the IMEI could not be read, or the LTE connect error.
+#[no_mangle]
+pub unsafe extern "C" fn lwm2m_carrier_init(config: *const lwm2m_carrier_config_t) -> c_int {
+    let cfg = if config.is_null() { None } else { Some(&*config) };
+    crate::driver::init(cfg)
+}
+
+/// Run the LwM2M carrier library. Call it from the carrier thread after
+/// lwm2m_carrier_init() returned 0.
+///
+/// Does not return, except after a fatal LWM2M_CARRIER_EVENT_ERROR (LTE
+/// connect/disconnect or bootstrap failure) or when the application vetoed
+/// a LWM2M_CARRIER_EVENT_REBOOT.
+#[no_mangle]
+pub extern "C" fn lwm2m_carrier_run() {
+    crate::driver::run()
+}
+
+/// Set the available power sources (Device resource 6).
+///
+/// Also sets the voltage and current lists to the same length (all 0), the
+/// battery status to UNKNOWN and the battery level to 0.
+///
+/// @param power_sources      Array of LWM2M_CARRIER_POWER_SOURCE_* values.
+/// @param power_source_count Number of entries (at most 8; 0 is accepted).
+/// @return 0, -E2BIG if the count is over 8, -EINVAL for an unsupported type
+///         or a NULL array with a non-zero count.
+#[no_mangle]
+pub unsafe extern "C" fn lwm2m_carrier_avail_power_sources_set(
+    power_sources: *const u8,
+    power_source_count: u8,
+) -> c_int {
+    let list: &[u8] = if power_source_count == 0 {
+        &[]
+    } else if power_sources.is_null() {
+        return -EINVAL;
+    } else {
+        core::slice::from_raw_parts(power_sources, power_source_count as usize)
+    };
+    shared::device(|d| d.set_power_sources(list))
+}
+
+/// Set the voltage of a power source in mV (Device resource 7).
+/// @return 0, -EINVAL for an unsupported type, -ENODEV if the power source
+///         is not in the available list.
+#[no_mangle]
+pub extern "C" fn lwm2m_carrier_power_source_voltage_set(power_source: u8, value: i32) -> c_int {
+    shared::device(|d| d.set_voltage(power_source, value))
+}
+
+/// Set the current of a power source in mA (Device resource 8).
+/// @return 0, -EINVAL for an unsupported type, -ENODEV if the power source
+///         is not in the available list.
+#[no_mangle]
+pub extern "C" fn lwm2m_carrier_power_source_current_set(power_source: u8, value: i32) -> c_int {
+    shared::device(|d| d.set_current(power_source, value))
+}
+
+/// Set the battery level in percent (Device resource 9).
+/// @return 0, -EINVAL above 100, -ENODEV without an internal battery.
+#[no_mangle]
+pub extern "C" fn lwm2m_carrier_battery_level_set(battery_level: u8) -> c_int {
+    shared::device(|d| d.set_battery_level(battery_level))
+}
+
+/// Set the battery status, one of LWM2M_CARRIER_BATTERY_STATUS_* (Device
+/// resource 20).
+/// @return 0, -EINVAL for an unknown status, -ENODEV without an internal
+///         battery (the status then reads NOT_INSTALLED).
+#[no_mangle]
+pub extern "C" fn lwm2m_carrier_battery_status_set(battery_status: i32) -> c_int {
+    shared::device(|d| d.set_battery_status(battery_status))
+}
+
+/// Read a C string argument: None for NULL or invalid UTF-8.
+unsafe fn c_str<'a>(s: *const c_char) -> Option<&'a str> {
+    if s.is_null() {
+        return None;
+    }
+    CStr::from_ptr(s).to_str().ok()
+}
+
+/// Set the device type (Device resource 17). The string is copied.
+/// @return 0, -EINVAL for NULL or "", -E2BIG over 200 characters, -ENOMEM.
+#[no_mangle]
+pub unsafe extern "C" fn lwm2m_carrier_device_type_set(device_type: *const c_char) -> c_int {
+    let s = c_str(device_type);
+    shared::device(|d| d.set_device_type(s))
+}
+
+/// Set the hardware version (Device resource 18). The string is copied.
+/// @return 0, -EINVAL for NULL or "", -E2BIG over 200 characters, -ENOMEM.
+#[no_mangle]
+pub unsafe extern "C" fn lwm2m_carrier_hardware_version_set(hardware_version: *const c_char) -> c_int {
+    let s = c_str(hardware_version);
+    shared::device(|d| d.set_hardware_version(s))
+}
+
+/// Set the software version (Device resource 19). The string is copied.
+/// @return 0, -EINVAL for NULL or "", -E2BIG over 200 characters, -ENOMEM.
+#[no_mangle]
+pub unsafe extern "C" fn lwm2m_carrier_software_version_set(software_version: *const c_char) -> c_int {
+    let s = c_str(software_version);
+    shared::device(|d| d.set_software_version(s))
+}
+
+/// Add an error code, one of LWM2M_CARRIER_ERROR_CODE_* (Device resource 11).
+/// NO_ERROR clears the list; duplicates are ignored.
+/// @return 0, -EINVAL for an unsupported code.
+#[no_mangle]
+pub extern "C" fn lwm2m_carrier_error_code_add(error: i32) -> c_int {
+    shared::device(|d| d.add_error_code(error))
+}
+
+/// Remove an error code (Device resource 11). Removing the last one leaves
+/// NO_ERROR.
+/// @return 0, -EINVAL for an unsupported code, -ENOENT if it is not set.
+#[no_mangle]
+pub extern "C" fn lwm2m_carrier_error_code_remove(error: i32) -> c_int {
+    shared::device(|d| d.remove_error_code(error))
+}
+
+/// Set the total memory in kB (Device resource 21).
+/// @return 0, -EINVAL above INT32_MAX.
+#[no_mangle]
+pub extern "C" fn lwm2m_carrier_memory_total_set(memory_total: u32) -> c_int {
+    shared::device(|d| d.set_memory_total(memory_total))
+}

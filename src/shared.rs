@@ -1,0 +1,70 @@
+//! State shared between application threads (C API setters, the AT
+//! notification handler) and the carrier thread, behind the OS layer's lock.
+
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use core::cell::UnsafeCell;
+
+use crate::limits::{AT_NOTIF_LEN, AT_NOTIF_QUEUE};
+use crate::objects::device::Device;
+use crate::os;
+
+/// What the lock protects.
+pub struct Shared {
+    pub device: Device,
+    /// AT notifications waiting for the carrier thread (bounded).
+    pub at_notifs: VecDeque<String>,
+    /// Notifications dropped because the queue was full.
+    pub at_dropped: u32,
+}
+
+struct Locked(UnsafeCell<Option<Shared>>);
+// SAFETY: every access goes through `with`, which holds the OS lock.
+unsafe impl Sync for Locked {}
+
+static SHARED: Locked = Locked(UnsafeCell::new(None));
+
+/// Run `f` with the shared state, under the lock. `f` must not call the
+/// application or block.
+pub fn with<R>(f: impl FnOnce(&mut Shared) -> R) -> R {
+    unsafe { os::lwm2m_os_lock() };
+    // SAFETY: the lock is held; no other reference exists while it is.
+    let slot = unsafe { &mut *SHARED.0.get() };
+    let s = slot.get_or_insert_with(|| Shared {
+        device: Device::new(),
+        at_notifs: VecDeque::new(),
+        at_dropped: 0,
+    });
+    let r = f(s);
+    unsafe { os::lwm2m_os_unlock() };
+    r
+}
+
+/// A setter: run `f` on the Device object, map `Result` to a C return code.
+pub fn device(f: impl FnOnce(&mut Device) -> Result<(), i32>) -> core::ffi::c_int {
+    match with(|s| f(&mut s.device)) {
+        Ok(()) => 0,
+        Err(e) => e,
+    }
+}
+
+/// Queue one AT notification (called from the port's notification thread).
+pub fn push_at_notif(line: &str) {
+    let queued = with(|s| {
+        if line.len() > AT_NOTIF_LEN || s.at_notifs.len() >= AT_NOTIF_QUEUE {
+            s.at_dropped = s.at_dropped.saturating_add(1);
+            false
+        } else {
+            s.at_notifs.push_back(String::from(line));
+            true
+        }
+    });
+    if queued {
+        unsafe { os::lwm2m_os_wake() };
+    }
+}
+
+/// Take the oldest queued AT notification.
+pub fn pop_at_notif() -> Option<String> {
+    with(|s| s.at_notifs.pop_front())
+}

@@ -1,0 +1,83 @@
+//! Persistent records in the reserved ids 0xCA00–0xCAFF (behaviour.md §4.5).
+//!
+//! Every record is framed as `'L' version len(u16 LE) payload crc32(LE)` so a
+//! record from another layout version, a torn write or flash rot reads as
+//! "absent", never as garbage. The OS layer replaces a record atomically;
+//! the engine orders writes so that the "bootstrapped" flag is written last.
+
+use alloc::vec::Vec;
+
+/// Security object instances (TLV).
+pub const SECURITY: u16 = 0xCAFE;
+/// Server object instances (TLV).
+pub const SERVER: u16 = 0xCAFD;
+/// Registration locations.
+pub const LOCATIONS: u16 = 0xCAFB;
+/// Misc flags: byte 0 = bootstrapped.
+pub const MISC: u16 = 0xCAFF;
+
+const MAGIC: u8 = b'L';
+const VERSION: u8 = 1;
+
+/// CRC-32 (IEEE 802.3, reflected), bitwise: small code, records are short.
+pub fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// Frame `payload` for storage.
+pub fn frame(payload: &[u8]) -> Vec<u8> {
+    let len = payload.len().min(u16::MAX as usize);
+    let mut out = Vec::with_capacity(len + 8);
+    out.push(MAGIC);
+    out.push(VERSION);
+    out.extend_from_slice(&(len as u16).to_le_bytes());
+    out.extend_from_slice(&payload[..len]);
+    out.extend_from_slice(&crc32(&out).to_le_bytes());
+    out
+}
+
+/// The payload of a framed record, or None if it is not a valid record of
+/// this layout version.
+pub fn unframe(rec: &[u8]) -> Option<&[u8]> {
+    if rec.len() < 8 || rec[0] != MAGIC || rec[1] != VERSION {
+        return None;
+    }
+    let len = u16::from_le_bytes([rec[2], rec[3]]) as usize;
+    if rec.len() != len + 8 {
+        return None;
+    }
+    let (body, crc) = rec.split_at(4 + len);
+    let crc = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
+    (crc32(body) == crc).then_some(&body[4..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc_matches_the_standard_check_value() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn frame_round_trip_and_corruption() {
+        let r = frame(b"hello");
+        assert_eq!(unframe(&r), Some(&b"hello"[..]));
+        for i in 0..r.len() {
+            let mut bad = r.clone();
+            bad[i] ^= 0x01;
+            assert_eq!(unframe(&bad), None, "flip at {i}");
+        }
+        assert_eq!(unframe(&r[..r.len() - 1]), None);
+        assert_eq!(unframe(&[]), None);
+        assert_eq!(unframe(&frame(&[])), Some(&[][..]));
+    }
+}
