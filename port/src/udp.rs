@@ -3,7 +3,7 @@
 //!
 //! - At most [`MAX_SOCKETS`] are open; one more is refused with `-ENOMEM`.
 //! - Open resolves the host (IPv4/IPv6 literal or name; failure `-ENOROUTE`),
-//!   binds the local port if one is given (in use: falls back to any port with
+//!   prefers IPv4 addresses of a name, binds the local port if one is given (in use: falls back to any port with
 //!   a warning, since several test clients may run on one machine), connects,
 //!   and for `sec_tag >= 0` runs the DTLS handshake with the identity and PSK
 //!   the modem's credential store holds for that tag (missing: `-ECONNECT`).
@@ -299,13 +299,16 @@ pub fn dtls_handshake(
 
 /// Open a socket (see the module rules); not yet in the table.
 pub fn open(host: &str, port: u16, sec_tag: i32, local_port: u16) -> Result<Socket, c_int> {
-    let remotes: Vec<SocketAddr> = match (host, port).to_socket_addrs() {
+    let mut remotes: Vec<SocketAddr> = match (host, port).to_socket_addrs() {
         Ok(addrs) => addrs.collect(),
         Err(e) => {
             log(LOG_WRN, format!("cannot resolve {host:?}: {e}"));
             return Err(-err::ENOROUTE);
         }
     };
+    // IPv4 first: a UDP connect to an address where nobody listens succeeds,
+    // so "localhost" resolving to ::1 first would miss a server on 127.0.0.1.
+    remotes.sort_by_key(SocketAddr::is_ipv6);
     let mut last = -err::ENOROUTE;
     let mut connected = None;
     for remote in remotes {
@@ -850,6 +853,20 @@ mod tests {
             -err::ENOROUTE
         );
         assert_eq!(udp_open("", 5683, -1, 0), -err::ENOROUTE);
+    }
+
+    #[test]
+    fn names_resolve_ipv4_first() {
+        let _g = test_support::serial();
+        let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = peer.local_addr().unwrap().port();
+        let h = udp_open("localhost", port, -1, 0);
+        assert!(h >= 0, "open: {h}");
+        assert_eq!(lwm2m_os_udp_send(h, b"v4".as_ptr().cast(), 2), 2);
+        peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 4];
+        assert_eq!(peer.recv(&mut buf).unwrap(), 2);
+        lwm2m_os_udp_close(h);
     }
 
     #[test]
