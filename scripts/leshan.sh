@@ -90,7 +90,7 @@ build_helpers() {
 	local out
 	out="$(helper_classes_dir)"
 	[[ -f "$out/.complete" ]] && return 0
-	need javac "install a JDK 17"
+	need javac "install a JDK 17, not only a JRE: apt-get install openjdk-17-jdk-headless"
 	log "compiling ${HELPER_SOURCES[*]##*/}"
 	rm -rf "$out.tmp"
 	mkdir -p "$out.tmp"
@@ -101,7 +101,7 @@ build_helpers() {
 }
 
 cmd_fetch() {
-	need java "install a JDK 17"
+	need java "apt-get install openjdk-17-jdk-headless"
 	fetch_jars
 	build_helpers
 }
