@@ -22,3 +22,12 @@ pub mod coap;
 
 #[cfg(test)]
 mod test_os;
+pub mod errno;
+pub mod storage;
+pub mod shared;
+pub mod capi;
+pub mod objects;
+pub mod modem;
+pub mod carrier;
+pub mod engine;
+pub mod driver;

@@ -123,10 +123,12 @@ impl Log {
     /// Append bytes (non-printable ones as '.').
     pub fn b(&mut self, bytes: &[u8]) -> &mut Self {
         for &c in bytes {
-            if self.len + 1 >= self.buf.len() {
-                break;
+            // Keep one byte for the NUL; `get_mut` keeps panics (and their
+            // formatting code) out of the logger.
+            match self.buf.get_mut(self.len) {
+                Some(slot) if self.len + 1 < 120 => *slot = if (0x20..0x7f).contains(&c) { c } else { b'.' },
+                _ => break,
             }
-            self.buf[self.len] = if (0x20..0x7f).contains(&c) { c } else { b'.' };
             self.len += 1;
         }
         self
@@ -147,7 +149,9 @@ impl Log {
     }
     /// Send the line to `lwm2m_os_log()`.
     pub fn emit(&mut self, level: c_int) {
-        self.buf[self.len] = 0;
+        if let Some(end) = self.buf.get_mut(self.len) {
+            *end = 0;
+        }
         unsafe { lwm2m_os_log(level, self.buf.as_ptr() as *const c_char) };
         self.len = 0;
     }

@@ -1,1 +1,16 @@
 //! CoAP (RFC 7252): messages, reliability, Block options (RFC 7959).
+//!
+//! - [`msg`]: the message format (§3), parse and build.
+//! - [`block`]: the Block1/Block2 option value (RFC 7959 §2.2).
+//! - [`endpoint`]: CON retransmission, duplicate detection, matching (§4, §5.3.2).
+
+pub mod block;
+pub mod endpoint;
+pub mod msg;
+
+pub use block::Block;
+pub use endpoint::{Busy, Endpoint, Incoming, Timeout};
+pub use msg::{empty, option, Code, EncodeError, Message, MessageWriter, MsgType, ParseError};
+
+#[cfg(test)]
+mod crosscheck;

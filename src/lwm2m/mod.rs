@@ -1,2 +1,21 @@
-//! LwM2M 1.0 wire level: paths, content formats (OMA-TS-LightweightM2M-V1_0_2 §6.4, §7.4).
+//! LwM2M 1.0 wire level: paths (OMA-TS-LightweightM2M-V1_0_2 §6.1), resource
+//! values (Appendix C), content formats (§6.4): plain text, OMA-TLV, CoRE
+//! link format for Register/Discover (§5.3.1, §5.4.2, RFC 6690), LwM2M JSON
+//! (§6.4.4).
+//!
+//! Everything here is pure: bytes in, values out (or the reverse). Parsers
+//! return errors on any malformed input and never panic; writers append to a
+//! caller's `Vec<u8>` and never use `core::fmt`.
+pub mod float;
+pub mod format;
+pub mod json;
+pub mod link;
+pub mod path;
 pub mod text;
+pub mod tlv;
+pub mod value;
+
+pub use format::ContentFormat;
+pub use link::LinkWriter;
+pub use path::{Path, PathError};
+pub use value::{ResourceType, Value};

@@ -290,7 +290,7 @@ impl Objects {
                 let single = self.read_resource(o, i, r, device, &mut out, accept)?;
                 return Ok(single);
             }
-            Path::Instance(o, i) | Path::Object(o) => {
+            Path::Instance(o, _) | Path::Object(o) => {
                 if !matches!(accept, None | Some(ContentFormat::Tlv)) {
                     return Err(Code::NOT_ACCEPTABLE);
                 }

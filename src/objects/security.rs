@@ -89,7 +89,7 @@ impl SecurityInstance {
                 self.identity = b.to_vec()
             }
             (res::SECRET_KEY, Value::Opaque(b)) if b.len() <= MAX_PSK_KEY_LEN => self.secret_key = b.to_vec(),
-            (res::SHORT_SERVER_ID, Value::Int(i)) if (1..=65534).contains(i) => self.ssid = *i as u16,
+            (res::SHORT_SERVER_ID, Value::Int(i)) if (1..=65535).contains(i) => self.ssid = *i as u16,
             (res::CLIENT_HOLD_OFF_TIME, Value::Int(i)) if *i >= 0 => self.hold_off_s = *i,
             (res::BS_ACCOUNT_TIMEOUT, Value::Int(i)) if *i >= 0 => self.bs_account_timeout_s = *i,
             (

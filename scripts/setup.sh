@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Install what a fresh Debian (bookworm) machine lacks to build and test
+# lwm2m_carrier: the Arm cross toolchain, OpenSSL headers (host DTLS), the
+# Rust targets of the nRF9160, Java + Maven (Leshan), Python test packages in
+# .venv, and the pinned Leshan jar. Safe to run again: it skips what is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+apt_pkgs=(gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi libssl-dev pkg-config
+          python3-venv gcc make)
+command -v java >/dev/null 2>&1 || apt_pkgs+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || apt_pkgs+=(maven)
+missing=()
+for p in "${apt_pkgs[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "setup: Rust is missing: install rustup (https://rustup.rs) first" >&2
+    exit 1
+fi
+rustup target list --installed | grep -q '^thumbv8m.main-none-eabihf$' \
+    || rustup target add thumbv8m.main-none-eabihf thumbv8m.main-none-eabi
+
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
+
+scripts/leshan.sh fetch
+echo "setup: done"

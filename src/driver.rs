@@ -1,0 +1,354 @@
+//! `lwm2m_carrier_init()` / `lwm2m_carrier_run()`: the thin, event-driven
+//! driver that feeds the sans-IO [`Engine`] from `lwm2m_os.h` and executes
+//! its actions. It sleeps in `lwm2m_os_wait()` until the engine's next
+//! deadline, a datagram, an AT notification or a wake-up: no periodic polling.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::cell::UnsafeCell;
+use core::ffi::{c_char, c_int, c_void, CStr};
+
+use crate::capi::*;
+use crate::engine::{Action, ActionResult, Config, ConnId, Engine, Event, SecKind, Stored};
+use crate::limits::{AT_RESPONSE_LEN, MAX_DATAGRAM, MAX_RECORD_LEN};
+use crate::log;
+use crate::os::{self, err};
+use crate::shared;
+use crate::storage;
+use crate::time::Instant;
+
+/// Connections the engine may have open at once (bootstrap + 3 servers).
+const MAX_CONNS: usize = 4;
+
+/// Exit status of the host port's reboot is documented in port/; the device reboots.
+struct Driver {
+    engine: Engine,
+    handles: [Option<c_int>; MAX_CONNS],
+    rx: Box<[u8]>,
+    /// The application vetoed a reboot: `run()` returns.
+    reboot_vetoed: bool,
+}
+
+struct CarrierThreadCell(UnsafeCell<Option<Driver>>);
+// SAFETY: `lwm2m_carrier_init()` and `lwm2m_carrier_run()` are called from the
+// carrier thread only (their documented contract); nothing else touches it.
+unsafe impl Sync for CarrierThreadCell {}
+static DRIVER: CarrierThreadCell = CarrierThreadCell(UnsafeCell::new(None));
+
+fn now() -> Instant {
+    Instant(unsafe { os::lwm2m_os_uptime_ms() }.max(0) as u64)
+}
+
+/// Call the application's event handler (never under the lock).
+fn deliver(e: &Event) -> c_int {
+    let deferred;
+    let error;
+    let (type_, data): (u32, *const c_void) = match *e {
+        Event::BsdlibInit => (LWM2M_CARRIER_EVENT_BSDLIB_INIT, core::ptr::null()),
+        Event::Connecting => (LWM2M_CARRIER_EVENT_CONNECTING, core::ptr::null()),
+        Event::Connected => (LWM2M_CARRIER_EVENT_CONNECTED, core::ptr::null()),
+        Event::Disconnecting => (LWM2M_CARRIER_EVENT_DISCONNECTING, core::ptr::null()),
+        Event::Disconnected => (LWM2M_CARRIER_EVENT_DISCONNECTED, core::ptr::null()),
+        Event::Bootstrapped => (LWM2M_CARRIER_EVENT_BOOTSTRAPPED, core::ptr::null()),
+        Event::Registered => (LWM2M_CARRIER_EVENT_REGISTERED, core::ptr::null()),
+        Event::LteReady => (LWM2M_CARRIER_EVENT_LTE_READY, core::ptr::null()),
+        Event::Deferred { reason, timeout_s } => {
+            deferred = lwm2m_carrier_event_deferred_t { reason, timeout: timeout_s };
+            (LWM2M_CARRIER_EVENT_DEFERRED, &deferred as *const _ as *const c_void)
+        }
+        Event::Error { code, value } => {
+            error = lwm2m_carrier_event_error_t { code, value };
+            (LWM2M_CARRIER_EVENT_ERROR, &error as *const _ as *const c_void)
+        }
+    };
+    let evt = lwm2m_carrier_event_t { type_, data };
+    unsafe { lwm2m_carrier_event_handler(&evt) }
+}
+
+fn reboot_event() -> c_int {
+    let evt = lwm2m_carrier_event_t { type_: LWM2M_CARRIER_EVENT_REBOOT, data: core::ptr::null() };
+    unsafe { lwm2m_carrier_event_handler(&evt) }
+}
+
+/// A NUL-terminated copy of `s`.
+fn c_string(s: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(s.len() + 1);
+    v.extend(s.iter().copied().filter(|&b| b != 0));
+    v.push(0);
+    v
+}
+
+fn read_record(id: u16, buf: &mut [u8]) -> Option<Vec<u8>> {
+    let n = unsafe { os::lwm2m_os_storage_read(id, buf.as_mut_ptr() as *mut c_void, buf.len()) };
+    if n <= 0 || n as usize > buf.len() {
+        return None;
+    }
+    storage::unframe(&buf[..n as usize]).map(|p| p.to_vec())
+}
+
+fn sec_kind(k: SecKind) -> c_int {
+    match k {
+        SecKind::Psk => os::SEC_PSK,
+        SecKind::Identity => os::SEC_IDENTITY,
+    }
+}
+
+impl Driver {
+    /// Execute one action; actions with a result hand it back to the engine.
+    fn execute(&mut self, a: Action) {
+        let t = now();
+        match a {
+            Action::Event(e) => {
+                deliver(&e);
+            }
+            Action::At(cmd) => {
+                let c = c_string(cmd.as_bytes());
+                let mut buf = [0u8; AT_RESPONSE_LEN];
+                let r = unsafe { os::lwm2m_os_at_cmd(c.as_ptr() as *const c_char, buf.as_mut_ptr() as *mut c_char, buf.len()) };
+                let res: ActionResult = if r == 0 {
+                    let n = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+                    Ok(String::from(core::str::from_utf8(&buf[..n]).unwrap_or("")))
+                } else {
+                    log!(LOG_DBG, cmd.as_str(), " -> ", r);
+                    Err(r)
+                };
+                self.engine.handle_result(t, res);
+            }
+            Action::SecWrite { tag, kind, data } => {
+                let r = unsafe { os::lwm2m_os_sec_write(tag, sec_kind(kind), data.as_ptr() as *const c_void, data.len()) };
+                self.engine.handle_result(t, if r == 0 { Ok(String::new()) } else { Err(r) });
+            }
+            Action::SecDelete { tag, kind } => {
+                let r = unsafe { os::lwm2m_os_sec_delete(tag, sec_kind(kind)) };
+                self.engine.handle_result(t, if r == 0 { Ok(String::new()) } else { Err(r) });
+            }
+            Action::Open { conn, host, port, sec_tag, local_port } => {
+                self.close(conn);
+                let h = c_string(host.as_bytes());
+                let tag = sec_tag.map_or(os::NO_SEC_TAG, |t| t as i32);
+                let r = unsafe { os::lwm2m_os_udp_open(h.as_ptr() as *const c_char, port, tag, local_port) };
+                let t = now(); // the handshake may have taken a while
+                if r >= 0 {
+                    if let Some(slot) = self.handles.get_mut(conn as usize) {
+                        *slot = Some(r);
+                    }
+                    self.engine.handle_result(t, Ok(String::new()));
+                } else {
+                    self.engine.handle_result(t, Err(r));
+                }
+            }
+            Action::Send { conn, data } => {
+                if let Some(h) = self.handle(conn) {
+                    let r = unsafe { os::lwm2m_os_udp_send(h, data.as_ptr() as *const c_void, data.len()) };
+                    if r < 0 {
+                        self.engine.handle_conn_error(t, conn, r);
+                    }
+                }
+            }
+            Action::Close { conn } => self.close(conn),
+            Action::Store { id, data } => {
+                let r = unsafe { os::lwm2m_os_storage_write(id, data.as_ptr() as *const c_void, data.len()) };
+                if r < 0 {
+                    log!(LOG_ERR, "storage write of record ", id, " failed: ", r);
+                }
+            }
+            Action::SetModemIdentity(idn) => shared::with(|s| {
+                let d = &mut s.device;
+                d.manufacturer = idn.manufacturer;
+                d.model = idn.model;
+                d.serial = idn.imei;
+                d.firmware_version = idn.firmware_version;
+                if let Some(hw) = idn.hardware_version {
+                    let _ = d.set_hardware_version(Some(&hw));
+                }
+            }),
+            Action::Reboot => self.reboot(),
+        }
+    }
+
+    fn handle(&self, conn: ConnId) -> Option<c_int> {
+        self.handles.get(conn as usize).copied().flatten()
+    }
+
+    fn close(&mut self, conn: ConnId) {
+        if let Some(slot) = self.handles.get_mut(conn as usize) {
+            if let Some(h) = slot.take() {
+                unsafe { os::lwm2m_os_udp_close(h) };
+            }
+        }
+    }
+
+    /// REBOOT event; unless vetoed: radio off, modem library down, reset.
+    fn reboot(&mut self) {
+        if reboot_event() != 0 {
+            log!(LOG_INF, "reboot vetoed by the application");
+            self.reboot_vetoed = true;
+            return;
+        }
+        for c in 0..MAX_CONNS as ConnId {
+            self.close(c);
+        }
+        let off = c_string(crate::modem::cmd::POWER_OFF.as_bytes());
+        unsafe {
+            os::lwm2m_os_at_cmd(off.as_ptr() as *const c_char, core::ptr::null_mut(), 0);
+            os::lwm2m_os_modem_shutdown();
+            os::lwm2m_os_reboot();
+        }
+    }
+
+    /// Feed everything that happened into the engine and execute its actions.
+    fn pump(&mut self) {
+        let t = now();
+        while let Some(line) = shared::pop_at_notif() {
+            self.engine.handle_at_notif(t, &line);
+        }
+        for conn in 0..MAX_CONNS as ConnId {
+            while let Some(h) = self.handle(conn) {
+                let r = unsafe { os::lwm2m_os_udp_recv(h, self.rx.as_mut_ptr() as *mut c_void, self.rx.len()) };
+                if r == -err::EAGAIN {
+                    break;
+                }
+                if r <= 0 {
+                    self.close(conn);
+                    self.engine.handle_conn_error(now(), conn, r);
+                    break;
+                }
+                let n = (r as usize).min(self.rx.len());
+                if n > MAX_DATAGRAM {
+                    log!(LOG_WRN, "datagram over ", MAX_DATAGRAM, " bytes dropped");
+                    continue;
+                }
+                let (engine, rx) = (&mut self.engine, &self.rx);
+                shared::with(|s| engine.handle_datagram(t, conn, &rx[..n], &mut s.device));
+                self.drain();
+            }
+        }
+        if self.engine.poll_timeout().is_some_and(|d| d <= now()) {
+            self.engine.handle_timeout(now());
+        }
+        self.drain();
+    }
+
+    fn drain(&mut self) {
+        while let Some(a) = self.engine.poll_action() {
+            self.execute(a);
+            if self.reboot_vetoed {
+                break;
+            }
+        }
+    }
+
+    /// Sleep until the next deadline or activity.
+    fn wait(&self) {
+        let timeout = match self.engine.poll_timeout() {
+            None => -1,
+            Some(d) => d.since(now()).min(i32::MAX as u64) as i32,
+        };
+        if timeout != 0 {
+            unsafe { os::lwm2m_os_wait(timeout) };
+        }
+    }
+}
+
+unsafe extern "C" fn at_notif_handler(notif: *const c_char) {
+    if notif.is_null() {
+        return;
+    }
+    if let Ok(s) = CStr::from_ptr(notif).to_str() {
+        shared::push_at_notif(s.trim_end());
+    }
+}
+
+unsafe fn config_string(p: *const c_char) -> Option<String> {
+    if p.is_null() {
+        return None;
+    }
+    CStr::from_ptr(p).to_str().ok().map(String::from)
+}
+
+/// `lwm2m_carrier_init()` (spec behaviour.md §7.1).
+pub fn init(cfg: Option<&lwm2m_carrier_config_t>) -> c_int {
+    // SAFETY: carrier thread only (see CarrierThreadCell).
+    let slot = unsafe { &mut *DRIVER.0.get() };
+    if slot.is_some() {
+        log!(LOG_WRN, "lwm2m_carrier_init() called twice");
+        return -crate::errno::EPERM;
+    }
+    let r = unsafe { os::lwm2m_os_init() };
+    if r < 0 {
+        log!(LOG_ERR, "OS layer init failed: ", r);
+        return -crate::errno::EIO;
+    }
+    let mut config = Config::default();
+    if let Some(c) = cfg {
+        unsafe {
+            config.bootstrap_uri = config_string(c.bootstrap_uri);
+            config.psk = config_string(c.psk);
+            config.apn = config_string(c.apn);
+        }
+        config.certification_mode = c.certification_mode;
+    }
+    let mut seed = [0u8; 4];
+    unsafe { os::lwm2m_os_rand(seed.as_mut_ptr() as *mut c_void, 4) };
+    config.seed = u32::from_le_bytes(seed);
+
+    let mut buf = vec![0u8; MAX_RECORD_LEN];
+    let sec = read_record(storage::SECURITY, &mut buf);
+    let srv = read_record(storage::SERVER, &mut buf);
+    let misc = read_record(storage::MISC, &mut buf);
+    let locs = read_record(storage::LOCATIONS, &mut buf);
+    let stored = Stored::from_records(sec.as_deref(), srv.as_deref(), misc.as_deref(), locs.as_deref());
+    drop(buf);
+
+    let m = unsafe { os::lwm2m_os_modem_init() };
+    if m < 0 {
+        log!(LOG_ERR, "modem library init failed: ", m);
+        return -1;
+    }
+    if m > 0 {
+        log!(LOG_INF, "modem firmware update result ", m);
+    }
+    deliver(&Event::BsdlibInit);
+    if unsafe { os::lwm2m_os_at_notif_register(Some(at_notif_handler)) } < 0 {
+        log!(LOG_ERR, "cannot register for AT notifications");
+        return -1;
+    }
+
+    let mut d = Driver {
+        engine: Engine::new(config, stored),
+        handles: [None; MAX_CONNS],
+        rx: vec![0u8; MAX_DATAGRAM + 1].into_boxed_slice(),
+        reboot_vetoed: false,
+    };
+    d.engine.start(now());
+    loop {
+        d.pump();
+        if let Some(r) = d.engine.init_result() {
+            if r == 0 {
+                *slot = Some(d);
+            }
+            return r;
+        }
+        d.wait();
+    }
+}
+
+/// `lwm2m_carrier_run()`: returns only after a fatal error or a vetoed reboot.
+pub fn run() {
+    // SAFETY: carrier thread only (see CarrierThreadCell).
+    let Some(d) = (unsafe { &mut *DRIVER.0.get() }) else {
+        log!(LOG_ERR, "lwm2m_carrier_run() without a successful lwm2m_carrier_init()");
+        return;
+    };
+    d.engine.begin_run(now());
+    loop {
+        d.pump();
+        if d.engine.is_stopped() || d.reboot_vetoed {
+            log!(LOG_INF, "lwm2m_carrier_run() returns");
+            return;
+        }
+        d.wait();
+    }
+}

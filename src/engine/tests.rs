@@ -1,0 +1,642 @@
+//! Scenario tests: the engine against a scripted modem and scripted servers,
+//! with a simulated clock. Every exchange is checked at the CoAP level.
+
+use alloc::collections::BTreeMap;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use std::vec;
+
+use super::*;
+use crate::capi::*;
+use crate::coap::msg::{option, Code, Message, MessageWriter, MsgType};
+use crate::lwm2m::tlv::{self, TlvType};
+use crate::lwm2m::value::Value;
+use crate::objects::device::Device;
+
+const IMEI: &str = "351358815340515";
+const EP: &str = "urn:imei:351358815340515";
+const BS_URI: &str = "coaps://bs.example:5784";
+
+/// Plays driver, modem and network for the engine.
+struct Sim {
+    e: Engine,
+    now: Instant,
+    device: Device,
+    events: Vec<Event>,
+    at: Vec<String>,
+    /// Credentials by (tag, kind), and whether each write happened offline.
+    creds: BTreeMap<(u32, u8), Vec<u8>>,
+    online_writes: u32,
+    stores: BTreeMap<u16, Vec<u8>>,
+    /// Datagrams the client sent, by connection.
+    sent: Vec<(ConnId, Vec<u8>)>,
+    opened: Vec<(ConnId, String, u16, Option<u32>, u16)>,
+    closed: Vec<ConnId>,
+    open_result: BTreeMap<ConnId, i32>,
+    cfun: u8,
+    notifs: Vec<String>,
+    reboots: u32,
+    attach: bool,
+}
+
+fn kind_id(k: SecKind) -> u8 {
+    match k {
+        SecKind::Psk => 3,
+        SecKind::Identity => 4,
+    }
+}
+
+impl Sim {
+    fn new(stores: BTreeMap<u16, Vec<u8>>) -> Sim {
+        let rec = |id| stores.get(&id).and_then(|r| crate::storage::unframe(r)).map(|p| p.to_vec());
+        let stored = Stored::from_records(
+            rec(crate::storage::SECURITY).as_deref(),
+            rec(crate::storage::SERVER).as_deref(),
+            rec(crate::storage::MISC).as_deref(),
+            rec(crate::storage::LOCATIONS).as_deref(),
+        );
+        let config = Config {
+            bootstrap_uri: Some(BS_URI.into()),
+            psk: Some("000102030405060708090a0b0c0d0e0f".into()),
+            apn: None,
+            certification_mode: false,
+            seed: 0x1234_5678,
+        };
+        Sim {
+            e: Engine::new(config, stored),
+            now: Instant(1000),
+            device: Device::new(),
+            events: Vec::new(),
+            at: Vec::new(),
+            creds: BTreeMap::new(),
+            online_writes: 0,
+            stores,
+            sent: Vec::new(),
+            opened: Vec::new(),
+            closed: Vec::new(),
+            open_result: BTreeMap::new(),
+            cfun: 0,
+            notifs: Vec::new(),
+            reboots: 0,
+            attach: true,
+        }
+    }
+
+    fn at_answer(&mut self, cmd: &str) -> ActionResult {
+        self.at.push(cmd.to_string());
+        Ok(match cmd {
+            "AT+CFUN=1" => {
+                self.cfun = 1;
+                if self.attach {
+                    self.notifs.push("+CEREG: 2,\"0A0B\",\"01020304\",7".into());
+                    self.notifs.push("+CEREG: 1,\"0A0B\",\"01020304\",7".into());
+                }
+                String::new()
+            }
+            "AT+CFUN=4" => {
+                self.cfun = 4;
+                self.notifs.push("+CEREG: 0".into());
+                String::new()
+            }
+            "AT+CGSN=1" => alloc::format!("+CGSN: \"{IMEI}\""),
+            "AT%XOPERID" => "%XOPERID: 0".into(),
+            "AT+CGMI" => "Nordic Semiconductor ASA".into(),
+            "AT+CGMM" => "nRF9160-SICA".into(),
+            "AT+CGMR" => "mfw_nrf9160_1.2.3".into(),
+            "AT%HWVERSION" => "%HWVERSION: nRF9160 SICA B1A".into(),
+            "AT+CGEREP=1" | "AT+CNEC=16" | "AT+CEREG=2" => String::new(),
+            _ => return Err(-8),
+        })
+    }
+
+    /// Execute every queued action, then deliver modem notifications.
+    fn pump(&mut self) {
+        loop {
+            while let Some(a) = self.e.poll_action() {
+                let now = self.now;
+                match a {
+                    Action::Event(ev) => self.events.push(ev),
+                    Action::At(cmd) => {
+                        let r = self.at_answer(&cmd);
+                        self.e.handle_result(now, r);
+                    }
+                    Action::SecWrite { tag, kind, data } => {
+                        if self.cfun == 1 {
+                            self.online_writes += 1;
+                            self.e.handle_result(now, Err(-13));
+                        } else {
+                            self.creds.insert((tag, kind_id(kind)), data);
+                            self.e.handle_result(now, Ok(String::new()));
+                        }
+                    }
+                    Action::SecDelete { tag, kind } => {
+                        self.creds.remove(&(tag, kind_id(kind)));
+                        self.e.handle_result(now, Ok(String::new()));
+                    }
+                    Action::Open { conn, host, port, sec_tag, local_port } => {
+                        self.opened.push((conn, host, port, sec_tag, local_port));
+                        let r = self.open_result.get(&conn).copied().unwrap_or(0);
+                        self.e.handle_result(now, if r == 0 { Ok(String::new()) } else { Err(r) });
+                    }
+                    Action::Send { conn, data } => self.sent.push((conn, data)),
+                    Action::Close { conn } => self.closed.push(conn),
+                    Action::Store { id, data } => {
+                        self.stores.insert(id, data);
+                    }
+                    Action::SetModemIdentity(idn) => {
+                        self.device.serial = idn.imei;
+                        self.device.manufacturer = idn.manufacturer;
+                    }
+                    Action::Reboot => self.reboots += 1,
+                }
+            }
+            if self.notifs.is_empty() {
+                break;
+            }
+            for n in core::mem::take(&mut self.notifs) {
+                self.e.handle_at_notif(self.now, &n);
+            }
+        }
+    }
+
+    fn boot(&mut self) {
+        self.e.start(self.now);
+        self.pump();
+        assert_eq!(self.e.init_result(), Some(0), "init failed; events {:?}", self.events);
+        self.e.begin_run(self.now);
+        self.pump();
+    }
+
+    /// Let simulated time pass up to `ms`, firing every deadline on the way.
+    fn advance(&mut self, ms: u64) {
+        let end = self.now.add_millis(ms);
+        loop {
+            match self.e.poll_timeout() {
+                Some(t) if t <= end => {
+                    self.now = self.now.max(t);
+                    self.e.handle_timeout(self.now);
+                    self.pump();
+                }
+                _ => break,
+            }
+        }
+        self.now = end;
+    }
+
+    /// The server on `conn` sends `data` to the client.
+    fn deliver(&mut self, conn: ConnId, data: &[u8]) {
+        self.e.handle_datagram(self.now, conn, data, &mut self.device);
+        self.pump();
+    }
+
+    /// Take the datagrams sent on `conn` so far.
+    fn take_sent(&mut self, conn: ConnId) -> Vec<Vec<u8>> {
+        let (mine, rest): (Vec<_>, Vec<_>) = core::mem::take(&mut self.sent).into_iter().partition(|(c, _)| *c == conn);
+        self.sent = rest;
+        mine.into_iter().map(|(_, d)| d).collect()
+    }
+
+    fn last_sent(&mut self, conn: ConnId) -> Vec<u8> {
+        self.take_sent(conn).pop().unwrap_or_else(|| panic!("nothing sent on {conn}; events {:?}", self.events))
+    }
+
+    /// Send a CON request from the server and return the client's answer.
+    fn request(&mut self, conn: ConnId, code: Code, path: &[&str], cf: Option<u16>, accept: Option<u16>, payload: &[u8]) -> Vec<u8> {
+        static mut MID: u16 = 0x4000;
+        let mid = unsafe {
+            MID = MID.wrapping_add(1);
+            MID
+        };
+        let mut w = MessageWriter::new(MsgType::Con, code, mid, &[0xAB, mid as u8]).unwrap();
+        for p in path {
+            w.option(option::URI_PATH, p.as_bytes()).unwrap();
+        }
+        if let Some(cf) = cf {
+            w.uint_option(option::CONTENT_FORMAT, cf as u32).unwrap();
+        }
+        if let Some(a) = accept {
+            w.uint_option(option::ACCEPT, a as u32).unwrap();
+        }
+        w.payload(payload).unwrap();
+        self.deliver(conn, &w.finish());
+        // The ACK carrying the response; anything else sent stays queued.
+        let pos = self
+            .sent
+            .iter()
+            .position(|(c, d)| *c == conn && Message::parse(d).is_ok_and(|m| m.mtype == MsgType::Ack && m.mid == mid))
+            .unwrap_or_else(|| panic!("no response on {conn}; events {:?}", self.events));
+        self.sent.remove(pos).1
+    }
+
+    fn deferred(&self) -> Vec<(u32, i32)> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Deferred { reason, timeout_s } => Some((*reason, *timeout_s)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// ACK a CON request with `code` (and Location-Path segments).
+fn ack(req: &[u8], code: Code, location: &[&str]) -> Vec<u8> {
+    let m = Message::parse(req).unwrap();
+    let mut w = MessageWriter::new(MsgType::Ack, code, m.mid, m.token).unwrap();
+    for l in location {
+        w.option(option::LOCATION_PATH, l.as_bytes()).unwrap();
+    }
+    w.finish()
+}
+
+fn code_of(resp: &[u8]) -> Code {
+    Message::parse(resp).unwrap().code
+}
+
+fn uri_path(m: &Message) -> Vec<String> {
+    m.options_of(option::URI_PATH).map(|s| String::from_utf8(s.to_vec()).unwrap()).collect()
+}
+
+fn uri_query(m: &Message) -> Vec<String> {
+    m.options_of(option::URI_QUERY).map(|s| String::from_utf8(s.to_vec()).unwrap()).collect()
+}
+
+fn security_tlv(uri: &str, ssid: i64, identity: &[u8], key: &[u8]) -> Vec<u8> {
+    let mut inner = Vec::new();
+    tlv::write_value(&mut inner, TlvType::ResourceValue, 0, &Value::Str(uri));
+    tlv::write_value(&mut inner, TlvType::ResourceValue, 1, &Value::Bool(false));
+    tlv::write_value(&mut inner, TlvType::ResourceValue, 2, &Value::Int(0));
+    tlv::write_value(&mut inner, TlvType::ResourceValue, 3, &Value::Opaque(identity));
+    tlv::write_value(&mut inner, TlvType::ResourceValue, 5, &Value::Opaque(key));
+    tlv::write_value(&mut inner, TlvType::ResourceValue, 10, &Value::Int(ssid));
+    inner
+}
+
+fn server_tlv(ssid: i64, lifetime: i64) -> Vec<u8> {
+    let mut inner = Vec::new();
+    tlv::write_value(&mut inner, TlvType::ResourceValue, 0, &Value::Int(ssid));
+    tlv::write_value(&mut inner, TlvType::ResourceValue, 1, &Value::Int(lifetime));
+    tlv::write_value(&mut inner, TlvType::ResourceValue, 6, &Value::Bool(false));
+    tlv::write_value(&mut inner, TlvType::ResourceValue, 7, &Value::Str("U"));
+    inner
+}
+
+const TLV: u16 = 11542;
+const DM_KEY: &[u8] = &[0xde, 0xad, 0xbe, 0xef, 0x01, 0x02];
+
+/// Boot and get to the point where the bootstrap request is out.
+fn to_bootstrap_request(s: &mut Sim) -> Vec<u8> {
+    s.boot();
+    let req = s.last_sent(BOOTSTRAP_CONN);
+    {
+        let m = Message::parse(&req).unwrap();
+        assert_eq!((m.mtype, m.code), (MsgType::Con, Code::POST));
+        assert_eq!(uri_path(&m), ["bs"]);
+        assert_eq!(uri_query(&m), [alloc::format!("ep={EP}")]);
+    }
+    req
+}
+
+/// Run a complete bootstrap with the usual configuration.
+fn bootstrap(s: &mut Sim, lifetime: i64) {
+    let req = to_bootstrap_request(s);
+    s.deliver(BOOTSTRAP_CONN, &ack(&req, Code::CHANGED, &[]));
+    assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::DELETE, &[], None, None, b"")), Code::DELETED);
+    let sec = security_tlv("coaps://dm.example:5684", 1, EP.as_bytes(), DM_KEY);
+    assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::PUT, &["0", "1"], Some(TLV), None, &sec)), Code::CHANGED);
+    let srv = server_tlv(1, lifetime);
+    assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::PUT, &["1", "0"], Some(TLV), None, &srv)), Code::CHANGED);
+    assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::POST, &["bs"], None, None, b"")), Code::CHANGED);
+}
+
+/// Answer the registration with 2.01 /rd/abc.
+fn register(s: &mut Sim) -> Vec<u8> {
+    let req = s.last_sent(1);
+    s.deliver(1, &ack(&req, Code::CREATED, &["rd", "abc"]));
+    req
+}
+
+#[test]
+fn first_boot_is_the_0_10_sequence() {
+    let mut s = Sim::new(BTreeMap::new());
+    bootstrap(&mut s, 60);
+    let req = register(&mut s);
+    use Event::*;
+    assert_eq!(
+        s.events,
+        vec![
+            Connecting, Connected, // init
+            Disconnecting, Disconnected, Connecting, Connected, // bootstrap PSK
+            Bootstrapped, Disconnecting, Disconnected, Connecting, Connected, // server keys
+            LteReady, Registered,
+        ]
+    );
+    assert_eq!(s.online_writes, 0, "credentials are written offline only");
+    assert_eq!(s.creds[&(25, 4)], EP.as_bytes());
+    assert_eq!(s.creds[&(25, 3)], b"000102030405060708090a0b0c0d0e0f");
+    assert_eq!(s.creds[&(26, 4)], EP.as_bytes());
+    assert_eq!(s.creds[&(26, 3)], b"deadbeef0102");
+    assert_eq!(s.opened[0], (0, "bs.example".into(), 5784, Some(25), 9998));
+    assert_eq!(s.opened[1], (1, "dm.example".into(), 5684, Some(26), 10000));
+    let m = Message::parse(&req).unwrap();
+    assert_eq!(uri_path(&m), ["rd"]);
+    assert_eq!(uri_query(&m), [alloc::format!("ep={EP}"), "lt=60".into(), "b=U".into()]);
+    assert_eq!(m.content_format(), Some(40));
+    assert_eq!(m.payload, b"</1/0>,</3/0>");
+    assert!(s.stores.contains_key(&crate::storage::MISC));
+    assert!(s.closed.contains(&BOOTSTRAP_CONN), "bootstrap session closed");
+}
+
+#[test]
+fn registration_update_is_sent_4_s_before_the_lifetime_ends() {
+    let mut s = Sim::new(BTreeMap::new());
+    bootstrap(&mut s, 60);
+    register(&mut s);
+    s.advance(55_999);
+    assert!(s.take_sent(1).is_empty(), "no update before lifetime - 4 s");
+    s.advance(1);
+    let upd = s.last_sent(1);
+    let m = Message::parse(&upd).unwrap();
+    assert_eq!((m.code, uri_path(&m)), (Code::POST, vec!["rd".to_string(), "abc".into()]));
+    assert!(m.payload.is_empty() && uri_query(&m).is_empty());
+    s.deliver(1, &ack(&upd, Code::CHANGED, &[]));
+    s.advance(56_000);
+    assert_eq!(s.take_sent(1).len(), 1, "the next update follows one lifetime later");
+}
+
+#[test]
+fn update_not_found_registers_again() {
+    let mut s = Sim::new(BTreeMap::new());
+    bootstrap(&mut s, 60);
+    register(&mut s);
+    s.advance(56_000);
+    let upd = s.last_sent(1);
+    s.deliver(1, &ack(&upd, Code::NOT_FOUND, &[]));
+    let reg = s.last_sent(1);
+    assert_eq!(uri_path(&Message::parse(&reg).unwrap()), ["rd"]);
+}
+
+#[test]
+fn second_boot_registers_without_bootstrap() {
+    let mut s = Sim::new(BTreeMap::new());
+    bootstrap(&mut s, 60);
+    register(&mut s);
+    let mut s2 = Sim::new(s.stores.clone());
+    s2.boot();
+    use Event::*;
+    assert_eq!(s2.events, vec![Connecting, Connected, LteReady]);
+    assert!(s2.creds.is_empty(), "no credential writes on second boot");
+    assert_eq!(s2.opened, vec![(1, "dm.example".into(), 5684, Some(26), 10000)]);
+    let upd = s2.last_sent(1);
+    assert_eq!(uri_path(&Message::parse(&upd).unwrap()), ["rd", "abc"]);
+    s2.deliver(1, &ack(&upd, Code::CHANGED, &[]));
+    assert_eq!(s2.events.last(), Some(&Registered));
+}
+
+#[test]
+fn changed_bootstrap_uri_bootstraps_again() {
+    let mut s = Sim::new(BTreeMap::new());
+    bootstrap(&mut s, 60);
+    register(&mut s);
+    let mut s2 = Sim::new(s.stores.clone());
+    s2.e.config.bootstrap_uri = Some("coaps://other.example:5784".into());
+    // Rebuild with the new URI as init would.
+    let stores = s.stores.clone();
+    let rec = |id| stores.get(&id).and_then(|r| crate::storage::unframe(r)).map(|p| p.to_vec());
+    let stored = Stored::from_records(
+        rec(crate::storage::SECURITY).as_deref(),
+        rec(crate::storage::SERVER).as_deref(),
+        rec(crate::storage::MISC).as_deref(),
+        rec(crate::storage::LOCATIONS).as_deref(),
+    );
+    s2.e = Engine::new(s2.e.config.clone(), stored);
+    s2.boot();
+    assert!(s2.events.contains(&Event::Disconnecting), "bootstrap keys are written again");
+    assert_eq!(s2.opened[0].1, "other.example");
+}
+
+#[test]
+fn device_object_reads_in_tlv_and_text() {
+    let mut s = Sim::new(BTreeMap::new());
+    bootstrap(&mut s, 60);
+    register(&mut s);
+    s.device.set_power_sources(&[0, 1]).unwrap();
+    s.device.set_voltage(1, 3700).unwrap();
+    s.device.set_battery_level(87).unwrap();
+    let resp = s.request(1, Code::GET, &["3", "0"], None, Some(TLV), b"");
+    let m = Message::parse(&resp).unwrap();
+    assert_eq!((m.code, m.content_format()), (Code::CONTENT, Some(TLV)));
+    let mut found = BTreeMap::new();
+    for t in tlv::iter(m.payload) {
+        let t = t.unwrap();
+        found.insert(t.id, (t.kind, t.value.to_vec()));
+    }
+    assert_eq!(found[&0].1, b"Nordic Semiconductor ASA");
+    assert_eq!(found[&2].1, IMEI.as_bytes());
+    assert_eq!(found[&9].1, [87]);
+    assert_eq!(found[&16].1, b"UQS");
+    assert_eq!(found[&6].0, TlvType::MultipleResource);
+    let volts: Vec<_> = tlv::iter(&found[&7].1).map(|t| t.unwrap().value.to_vec()).collect();
+    assert_eq!(volts, vec![vec![0], 3700i16.to_be_bytes().to_vec()]);
+
+    let resp = s.request(1, Code::GET, &["3", "0", "9"], None, None, b"");
+    let m = Message::parse(&resp).unwrap();
+    assert_eq!((m.code, m.content_format(), m.payload), (Code::CONTENT, Some(0), &b"87"[..]));
+    // Errors: Security is off limits, unknown paths, unsupported formats.
+    assert_eq!(code_of(&s.request(1, Code::GET, &["0", "0"], None, None, b"")), Code::UNAUTHORIZED);
+    assert_eq!(code_of(&s.request(1, Code::GET, &["3", "1"], None, None, b"")), Code::NOT_FOUND);
+    assert_eq!(code_of(&s.request(1, Code::GET, &["42"], None, None, b"")), Code::NOT_FOUND);
+    assert_eq!(code_of(&s.request(1, Code::GET, &["3", "0", "6"], None, Some(0), b"")), Code::NOT_ACCEPTABLE);
+    assert_eq!(code_of(&s.request(1, Code::GET, &["3", "0"], None, Some(9999), b"")), Code::NOT_ACCEPTABLE);
+    assert_eq!(code_of(&s.request(1, Code::PUT, &["3", "0", "0"], Some(0), None, b"x")), Code::METHOD_NOT_ALLOWED);
+    assert_eq!(code_of(&s.request(1, Code::POST, &["3", "0", "1"], None, None, b"")), Code::METHOD_NOT_ALLOWED);
+}
+
+#[test]
+fn reboot_execute_answers_then_reboots() {
+    let mut s = Sim::new(BTreeMap::new());
+    bootstrap(&mut s, 60);
+    register(&mut s);
+    assert_eq!(code_of(&s.request(1, Code::POST, &["3", "0", "4"], None, None, b"")), Code::CHANGED);
+    assert_eq!(s.reboots, 1);
+}
+
+#[test]
+fn lifetime_write_is_announced_with_an_update() {
+    let mut s = Sim::new(BTreeMap::new());
+    bootstrap(&mut s, 60);
+    register(&mut s);
+    let r = s.request(1, Code::PUT, &["1", "0", "1"], Some(0), None, b"20");
+    assert_eq!(code_of(&r), Code::CHANGED);
+    let upd = s.last_sent(1);
+    let m = Message::parse(&upd).unwrap();
+    assert_eq!(uri_query(&m), ["lt=20"]);
+    s.deliver(1, &ack(&upd, Code::CHANGED, &[]));
+    s.advance(16_000);
+    assert_eq!(s.take_sent(1).len(), 1, "next update 16 s later");
+    assert_eq!(code_of(&s.request(1, Code::PUT, &["1", "0", "1"], Some(0), None, b"abc")), Code::BAD_REQUEST);
+}
+
+#[test]
+fn unreachable_bootstrap_server_defers_and_retries() {
+    let mut s = Sim::new(BTreeMap::new());
+    s.open_result.insert(0, -(err::ENOROUTE));
+    s.boot();
+    assert_eq!(s.deferred(), vec![(LWM2M_CARRIER_DEFERRED_BOOTSTRAP_NO_ROUTE, 30)]);
+    s.open_result.insert(0, -(err::ECONNECT));
+    s.advance(29_999);
+    assert_eq!(s.opened.len(), 1);
+    s.advance(1);
+    assert_eq!(s.opened.len(), 2, "retried after the deferral");
+    assert_eq!(s.deferred()[1], (LWM2M_CARRIER_DEFERRED_BOOTSTRAP_CONNECT, 60));
+    s.open_result.remove(&0);
+    s.advance(60_000);
+    assert_eq!(s.opened.len(), 3);
+    assert!(!s.take_sent(BOOTSTRAP_CONN).is_empty(), "bootstrap request after reconnect");
+    assert!(!s.e.is_stopped());
+}
+
+#[test]
+fn silent_bootstrap_server_defers_after_the_retransmissions() {
+    let mut s = Sim::new(BTreeMap::new());
+    to_bootstrap_request(&mut s);
+    s.advance(13_999);
+    assert_eq!(s.take_sent(BOOTSTRAP_CONN).len(), 2, "retransmitted at 2 s and 6 s");
+    assert!(s.deferred().is_empty());
+    s.advance(1);
+    assert_eq!(s.deferred(), vec![(LWM2M_CARRIER_DEFERRED_BOOTSTRAP_SEQUENCE, 30)]);
+}
+
+#[test]
+fn bootstrap_refusal_is_a_fatal_bootstrap_error() {
+    let mut s = Sim::new(BTreeMap::new());
+    let req = to_bootstrap_request(&mut s);
+    s.deliver(BOOTSTRAP_CONN, &ack(&req, Code::BAD_REQUEST, &[]));
+    assert_eq!(s.events.last(), Some(&Event::Error { code: LWM2M_CARRIER_ERROR_BOOTSTRAP, value: 0 }));
+    assert!(s.e.is_stopped());
+}
+
+#[test]
+fn malformed_bootstrap_writes_are_rejected_and_roll_back() {
+    let mut s = Sim::new(BTreeMap::new());
+    let req = to_bootstrap_request(&mut s);
+    s.deliver(BOOTSTRAP_CONN, &ack(&req, Code::CHANGED, &[]));
+    let before = s.e.objects().clone();
+    // Truncated TLV, wrong type, unknown resource, text on an instance, bad content format.
+    let bad: &[(&[&str], Option<u16>, &[u8])] = &[
+        (&["0", "1"], Some(TLV), &[0xC8, 0x00, 0x20, b'x']),
+        (&["1", "0"], Some(TLV), &[0xC1, 0x07, 0x01]),
+        (&["1", "0"], Some(TLV), &[0xC1, 0x63, 0x01]),
+        (&["1", "0"], Some(0), b"1"),
+        (&["1", "0", "1"], Some(12345), b"1"),
+        (&["1", "0", "1"], Some(0), b"-5"),
+    ];
+    for (path, cf, body) in bad {
+        let r = s.request(BOOTSTRAP_CONN, Code::PUT, path, *cf, None, body);
+        assert!(code_of(&r).class() == 4, "{path:?} answered {:?}", code_of(&r));
+    }
+    // A finish without a usable server is refused.
+    assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::POST, &["bs"], None, None, b"")), Code::NOT_ACCEPTABLE);
+    // Partial garbage does not reach storage: the sequence times out and rolls back.
+    let sec = security_tlv("coaps://dm.example:5684", 1, b"id", b"k");
+    s.request(BOOTSTRAP_CONN, Code::PUT, &["0", "1"], Some(TLV), None, &sec);
+    s.advance(20_000);
+    assert_eq!(s.deferred(), vec![(LWM2M_CARRIER_DEFERRED_BOOTSTRAP_SEQUENCE, 30)]);
+    assert_eq!(s.e.objects(), &before);
+    assert!(!s.stores.contains_key(&crate::storage::SECURITY));
+}
+
+#[test]
+fn bootstrap_delete_keeps_the_bootstrap_account() {
+    let mut s = Sim::new(BTreeMap::new());
+    let req = to_bootstrap_request(&mut s);
+    s.deliver(BOOTSTRAP_CONN, &ack(&req, Code::CHANGED, &[]));
+    for path in [&["0"][..], &["0", "0"], &[]] {
+        assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::DELETE, path, None, None, b"")), Code::DELETED);
+        assert_eq!(s.e.objects().bootstrap_account().map(|b| b.uri.as_str()), Some(BS_URI));
+    }
+    assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::DELETE, &["3", "0"], None, None, b"")), Code::BAD_REQUEST);
+    let r = s.request(BOOTSTRAP_CONN, Code::GET, &[], None, Some(40), b"");
+    let m = Message::parse(&r).unwrap();
+    assert_eq!(m.code, Code::CONTENT);
+    assert!(m.payload.starts_with(b"lwm2m=\"1.0\",</0/0>"), "{:?}", core::str::from_utf8(m.payload));
+}
+
+#[test]
+fn registration_refused_defers_then_retries() {
+    let mut s = Sim::new(BTreeMap::new());
+    bootstrap(&mut s, 60);
+    let req = s.last_sent(1);
+    s.deliver(1, &ack(&req, Code::FORBIDDEN, &[]));
+    assert_eq!(s.deferred(), vec![(LWM2M_CARRIER_DEFERRED_SERVER_REGISTRATION, 30)]);
+    s.advance(30_000);
+    assert_eq!(s.opened.len(), 3, "reconnected");
+    register(&mut s);
+    assert_eq!(s.events.last(), Some(&Event::Registered));
+}
+
+#[test]
+fn server_connect_failure_defers_with_the_server_reason() {
+    let mut s = Sim::new(BTreeMap::new());
+    s.open_result.insert(1, -(err::ECONNECT));
+    bootstrap(&mut s, 60);
+    assert_eq!(s.deferred(), vec![(LWM2M_CARRIER_DEFERRED_SERVER_CONNECT, 30)]);
+    s.open_result.insert(1, -(err::ENOROUTE));
+    s.advance(30_000);
+    assert_eq!(s.deferred()[1], (LWM2M_CARRIER_DEFERRED_SERVER_NO_ROUTE, 60));
+}
+
+#[test]
+fn link_that_never_comes_up_fails_init_with_connect_fail() {
+    let mut s = Sim::new(BTreeMap::new());
+    s.attach = false;
+    s.e.start(s.now);
+    s.pump();
+    assert_eq!(s.e.init_result(), None);
+    s.advance(600_000);
+    assert_eq!(s.e.init_result(), Some(-err::ETIMEDOUT));
+    assert_eq!(s.events.last(), Some(&Event::Error { code: LWM2M_CARRIER_ERROR_CONNECT_FAIL, value: -err::ETIMEDOUT }));
+}
+
+#[test]
+fn roaming_gives_lte_ready_without_lwm2m() {
+    let mut s = Sim::new(BTreeMap::new());
+    s.e.start(s.now);
+    s.pump();
+    s.e.handle_at_notif(s.now, "+CEREG: 5,\"0A0B\",\"01020304\",7");
+    s.e.begin_run(s.now);
+    s.pump();
+    assert_eq!(s.events.last(), Some(&Event::LteReady));
+    assert!(s.opened.is_empty());
+}
+
+#[test]
+fn garbage_never_panics() {
+    let mut s = Sim::new(BTreeMap::new());
+    bootstrap(&mut s, 60);
+    register(&mut s);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for i in 0..20_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let len = (x % 64) as usize;
+        let mut d: Vec<u8> = (0..len).map(|k| (x >> (k % 8 * 8)) as u8 ^ k as u8).collect();
+        if i % 2 == 0 && d.len() > 4 {
+            d[0] = 0x40 | (d[0] & 0x3F) & !0x30; // mostly valid headers: CON/NON, TKL small
+            d[0] &= 0x53;
+        }
+        s.deliver((i % 2) as ConnId, &d);
+    }
+    assert!(!s.e.is_stopped());
+}
+
+#[test]
+fn server_uri_parsing() {
+    assert_eq!(ServerUri::parse("coaps://127.0.0.1:5684"), Some(ServerUri { host: "127.0.0.1".into(), port: 5684, secure: true }));
+    assert_eq!(ServerUri::parse("coap://[::1]:5683/x"), Some(ServerUri { host: "::1".into(), port: 5683, secure: false }));
+    assert_eq!(ServerUri::parse("coaps://host"), Some(ServerUri { host: "host".into(), port: 5684, secure: true }));
+    for bad in ["http://x", "coap://", "coap://h:0", "coap://h:99999", "coaps://[::1", ""] {
+        assert_eq!(ServerUri::parse(bad), None, "{bad}");
+    }
+}

@@ -1,0 +1,217 @@
+//! LwM2M paths `/{Object}/{Instance}/{Resource}/{Resource Instance}` from
+//! CoAP Uri-Path options (OMA-TS-LightweightM2M-V1_0_2 §6.1, §5; RFC 7252
+//! §6.4: one option per segment).
+//!
+//! Accepted: zero segments or one empty segment (the root `/`), and 1 to 4
+//! segments of 1 to 5 ASCII decimal digits each with a value ≤ 65534.
+//! Leading zeros are accepted ("01" is 1, as a decimal parse reads it, and as
+//! Leshan and Wakaama read it), within the 5-digit limit.
+//! Refused: empty segments (other than the lone root one), signs, any
+//! non-digit, more than 5 digits, 65535 (reserved, §6.1 "MAX_ID"), and more
+//! than 4 segments.
+
+use alloc::vec::Vec;
+
+/// The largest usable Object, Object Instance, Resource or Resource Instance
+/// id; 65535 is reserved (§6.1).
+pub const MAX_ID: u16 = 65534;
+
+/// An LwM2M path: the root, an Object, an Object Instance, a Resource or a
+/// Resource Instance.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Path {
+    Root,
+    Object(u16),
+    Instance(u16, u16),
+    Resource(u16, u16, u16),
+    ResourceInstance(u16, u16, u16, u16),
+}
+
+/// The Uri-Path is not an LwM2M path (the caller answers 4.00 Bad Request or
+/// 4.04 Not Found).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct PathError;
+
+/// One id: 1..=5 ASCII digits, value ≤ `MAX_ID`.
+fn parse_id(segment: &[u8]) -> Result<u16, PathError> {
+    if segment.is_empty() || segment.len() > 5 {
+        return Err(PathError);
+    }
+    let mut v = 0u32;
+    for &c in segment {
+        if !c.is_ascii_digit() {
+            return Err(PathError);
+        }
+        v = v * 10 + (c - b'0') as u32;
+    }
+    if v > MAX_ID as u32 {
+        return Err(PathError);
+    }
+    Ok(v as u16)
+}
+
+impl Path {
+    /// Segments are the raw Uri-Path option values, in order. Zero segments,
+    /// or a single empty one, is `Root`. See the module doc for what is
+    /// refused. Stops reading at the fifth segment.
+    pub fn parse<'a, I: IntoIterator<Item = &'a [u8]>>(segments: I) -> Result<Path, PathError> {
+        let mut ids = [0u16; 4];
+        let mut n = 0;
+        let mut iter = segments.into_iter();
+        let first = match iter.next() {
+            None => return Ok(Path::Root),
+            Some(s) => s,
+        };
+        let second = iter.next();
+        if first.is_empty() && second.is_none() {
+            return Ok(Path::Root);
+        }
+        for segment in core::iter::once(first).chain(second).chain(iter) {
+            if n == ids.len() {
+                return Err(PathError);
+            }
+            ids[n] = parse_id(segment)?;
+            n += 1;
+        }
+        Ok(match n {
+            1 => Path::Object(ids[0]),
+            2 => Path::Instance(ids[0], ids[1]),
+            3 => Path::Resource(ids[0], ids[1], ids[2]),
+            _ => Path::ResourceInstance(ids[0], ids[1], ids[2], ids[3]),
+        })
+    }
+
+    /// The ids from the Object down, `depth()` of them.
+    fn ids(&self) -> ([u16; 4], usize) {
+        match *self {
+            Path::Root => ([0; 4], 0),
+            Path::Object(o) => ([o, 0, 0, 0], 1),
+            Path::Instance(o, i) => ([o, i, 0, 0], 2),
+            Path::Resource(o, i, r) => ([o, i, r, 0], 3),
+            Path::ResourceInstance(o, i, r, ri) => ([o, i, r, ri], 4),
+        }
+    }
+
+    fn id(&self, level: usize) -> Option<u16> {
+        let (ids, depth) = self.ids();
+        if level < depth { Some(ids[level]) } else { None }
+    }
+
+    pub fn object(&self) -> Option<u16> {
+        self.id(0)
+    }
+
+    pub fn instance(&self) -> Option<u16> {
+        self.id(1)
+    }
+
+    pub fn resource(&self) -> Option<u16> {
+        self.id(2)
+    }
+
+    pub fn resource_instance(&self) -> Option<u16> {
+        self.id(3)
+    }
+
+    /// Number of ids: `Root` 0 .. `ResourceInstance` 4.
+    pub fn depth(&self) -> usize {
+        self.ids().1
+    }
+
+    /// Whether `other` is this path or lies below it (`/3` contains `/3/0/1`).
+    pub fn contains(&self, other: &Path) -> bool {
+        let (a, da) = self.ids();
+        let (b, db) = other.ids();
+        da <= db && a[..da] == b[..da]
+    }
+
+    /// Appends the path as text: `/` for `Root`, else `/3/0/1`.
+    pub fn write(&self, out: &mut Vec<u8>) {
+        let (ids, depth) = self.ids();
+        if depth == 0 {
+            out.push(b'/');
+        }
+        let mut buf = [0u8; 20];
+        for &id in &ids[..depth] {
+            out.push(b'/');
+            let len = super::text::fmt_u64(id as u64, &mut buf);
+            out.extend_from_slice(&buf[..len]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(segments: &[&str]) -> Result<Path, PathError> {
+        Path::parse(segments.iter().map(|s| s.as_bytes()))
+    }
+
+    fn text(p: Path) -> alloc::string::String {
+        let mut out = Vec::new();
+        p.write(&mut out);
+        alloc::string::String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn parses_each_depth() {
+        assert_eq!(parse(&[]), Ok(Path::Root));
+        assert_eq!(parse(&[""]), Ok(Path::Root));
+        assert_eq!(parse(&["3"]), Ok(Path::Object(3)));
+        assert_eq!(parse(&["3", "0"]), Ok(Path::Instance(3, 0)));
+        assert_eq!(parse(&["3", "0", "1"]), Ok(Path::Resource(3, 0, 1)));
+        assert_eq!(parse(&["3", "0", "6", "1"]), Ok(Path::ResourceInstance(3, 0, 6, 1)));
+        assert_eq!(parse(&["10308", "0", "65534"]), Ok(Path::Resource(10308, 0, 65534)));
+    }
+
+    #[test]
+    fn leading_zeros_read_as_decimal() {
+        assert_eq!(parse(&["01"]), Ok(Path::Object(1)));
+        assert_eq!(parse(&["00003", "00"]), Ok(Path::Instance(3, 0)));
+        assert_eq!(parse(&["000003"]), Err(PathError)); // 6 digits
+    }
+
+    #[test]
+    fn refuses_bad_segments() {
+        for bad in [
+            &["a"][..],
+            &["-1"],
+            &["+1"],
+            &["65535"],
+            &["99999"],
+            &["123456"],
+            &["3", ""],
+            &["", "3"],
+            &["", ""],
+            &["3 "],
+            &["3", "0", "1", "2", "3"],
+            &["1.0"],
+        ] {
+            assert_eq!(parse(bad), Err(PathError), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn accessors_and_depth() {
+        let p = Path::ResourceInstance(3, 0, 6, 1);
+        assert_eq!((p.object(), p.instance(), p.resource(), p.resource_instance()), (Some(3), Some(0), Some(6), Some(1)));
+        assert_eq!(p.depth(), 4);
+        let p = Path::Instance(1, 2);
+        assert_eq!((p.object(), p.instance(), p.resource(), p.resource_instance()), (Some(1), Some(2), None, None));
+        assert_eq!(Path::Root.depth(), 0);
+        assert_eq!(Path::Root.object(), None);
+        assert!(Path::Object(3).contains(&Path::Resource(3, 0, 1)));
+        assert!(Path::Root.contains(&Path::Object(5)));
+        assert!(!Path::Instance(3, 1).contains(&Path::Resource(3, 0, 1)));
+        assert!(!Path::Resource(3, 0, 1).contains(&Path::Instance(3, 0)));
+    }
+
+    #[test]
+    fn writes_text_form() {
+        assert_eq!(text(Path::Root), "/");
+        assert_eq!(text(Path::Object(3)), "/3");
+        assert_eq!(text(Path::Resource(3, 0, 1)), "/3/0/1");
+        assert_eq!(text(Path::ResourceInstance(10308, 65534, 0, 7)), "/10308/65534/0/7");
+    }
+}
