@@ -437,8 +437,19 @@ int lwm2m_os_modem_init(void)
 		return -LWM2M_OS_EIO;
 	}
 	if (ret > 0) {
-		/* A modem firmware update was applied: the DFU result. */
-		return ret;
+		/* A modem firmware update was applied (ret is the DFU result).
+		 * The modem runs the new firmware only after the library is
+		 * initialised again; do that, so the AT interface works, and
+		 * report the result.
+		 */
+		LOG_INF("modem DFU result %d, restarting bsdlib", ret);
+		(void)bsdlib_shutdown();
+		int again = bsdlib_init();
+
+		if (again != 0) {
+			LOG_ERR("bsdlib_init() after DFU failed: %d", again);
+			return -LWM2M_OS_EIO;
+		}
 	}
 
 	/* With BSD_LIBRARY_SYS_INIT off, the AT libraries are not started at
@@ -450,7 +461,9 @@ int lwm2m_os_modem_init(void)
 	}
 
 	at_ready = true;
-	return register_notif_trampoline();
+	int err = register_notif_trampoline();
+
+	return err != 0 ? err : ret;
 }
 
 int lwm2m_os_modem_shutdown(void)
