@@ -29,5 +29,6 @@ pub mod capi;
 pub mod objects;
 pub mod modem;
 pub mod carrier;
+pub mod observe;
 pub mod engine;
 pub mod driver;

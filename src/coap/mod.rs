@@ -5,6 +5,7 @@
 //! - [`endpoint`]: CON retransmission, duplicate detection, matching (§4, §5.3.2).
 
 pub mod block;
+pub mod blockwise;
 pub mod endpoint;
 pub mod msg;
 
