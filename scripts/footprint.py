@@ -121,7 +121,11 @@ def parse_map(path, archive_name):
 
 def main():
     markdown = "--markdown" in sys.argv
-    run(["cargo", "build", "--release", "--target", TARGET, "-p", "lwm2m_carrier"], cwd=ROOT)
+    # `cargo rustc --crate-type staticlib`: with crate-type = ["staticlib", "rlib"]
+    # in Cargo.toml, `cargo build` skips LTO (rustc only does LTO for a lone
+    # staticlib); the Zephyr module builds the archive the same way.
+    run(["cargo", "rustc", "--release", "--target", TARGET, "-p", "lwm2m_carrier", "--crate-type", "staticlib"],
+        cwd=ROOT)
     archive = os.path.join(ROOT, "target", TARGET, "release", "liblwm2m_carrier.a")
     with tempfile.TemporaryDirectory() as d:
         src = os.path.join(d, "main.c")

@@ -13,7 +13,7 @@ cargo test --workspace
 
 echo "== nRF9160 cross build (thumbv8m.main-none-eabihf) and footprint"
 cargo build --release --target thumbv8m.main-none-eabihf -p lwm2m_carrier
-python3 scripts/footprint.py
+python3 scripts/footprint.py   # rebuilds as a lone staticlib, with LTO, as the Zephyr module does
 
 echo "== Host sample"
 scripts/build-host-sample.sh

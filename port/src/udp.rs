@@ -223,7 +223,14 @@ pub fn dtls_handshake(
         .map_err(setup)?;
     builder.set_cipher_list(CIPHERS).map_err(setup)?;
     builder.set_verify(SslVerifyMode::NONE);
-    builder.set_options(SslOptions::NO_QUERY_MTU);
+    // Servers built on older DTLS stacks (Californium/Scandium in Leshan, many
+    // carrier servers, mbedTLS 2.x peers) do not send the RFC 5746
+    // renegotiation_info extension, and OpenSSL 3 refuses them without this.
+    // We never renegotiate, so allowing such servers costs nothing. The modem's
+    // DTLS stack talks to them too.
+    builder.set_options(
+        SslOptions::NO_QUERY_MTU | SslOptions::from_bits_retain(openssl_sys::SSL_OP_LEGACY_SERVER_CONNECT),
+    );
     builder.set_psk_client_callback(move |_ssl, _hint, identity_out, psk_out| {
         // The identity is passed NUL-terminated.
         if identity.len() >= identity_out.len() || key.len() > psk_out.len() {

@@ -192,6 +192,9 @@ impl Engine {
             w.uint_option(option::CONTENT_FORMAT, ContentFormat::Link.cf() as u32)?;
             w.option(option::URI_QUERY, query_ep.as_bytes())?;
             w.option(option::URI_QUERY, query_lt.as_bytes())?;
+            // TS 1.0 §5.3.1: optional, default 1.0 — stated anyway, because
+            // some servers (Leshan 2.0.0-M4) refuse a Register without it.
+            w.option(option::URI_QUERY, b"lwm2m=1.0")?;
             w.option(option::URI_QUERY, query_b.as_bytes())?;
             w.payload(&links)?;
             Ok(w.finish())
@@ -301,6 +304,9 @@ impl Engine {
             Incoming::Request(m) => {
                 let after = self.dm_request(now, i, &mut ep, &m, device);
                 self.sessions[i].endpoint = ep;
+                // The response goes out before whatever the request triggers
+                // (a reboot must not swallow its own 2.04).
+                self.flush_sessions();
                 self.after_dm(now, i, after);
                 return;
             }

@@ -340,7 +340,7 @@ fn first_boot_is_the_0_10_sequence() {
     assert_eq!(s.opened[1], (1, "dm.example".into(), 5684, Some(26), 10000));
     let m = Message::parse(&req).unwrap();
     assert_eq!(uri_path(&m), ["rd"]);
-    assert_eq!(uri_query(&m), [alloc::format!("ep={EP}"), "lt=60".into(), "b=U".into()]);
+    assert_eq!(uri_query(&m), [alloc::format!("ep={EP}"), "lt=60".into(), "lwm2m=1.0".into(), "b=U".into()]);
     assert_eq!(m.content_format(), Some(40));
     assert_eq!(m.payload, b"</1/0>,</3/0>");
     assert!(s.stores.contains_key(&crate::storage::MISC));
@@ -457,8 +457,13 @@ fn reboot_execute_answers_then_reboots() {
     let mut s = Sim::new(BTreeMap::new());
     bootstrap(&mut s, 60);
     register(&mut s);
-    assert_eq!(code_of(&s.request(1, Code::POST, &["3", "0", "4"], None, None, b"")), Code::CHANGED);
-    assert_eq!(s.reboots, 1);
+    let mut w = MessageWriter::new(MsgType::Con, Code::POST, 0x7777, &[1]).unwrap();
+    w.option(option::URI_PATH, b"3").unwrap().option(option::URI_PATH, b"0").unwrap().option(option::URI_PATH, b"4").unwrap();
+    s.e.handle_datagram(s.now, 1, &w.finish(), &mut s.device);
+    // The 2.04 is sent before the reboot is executed.
+    let first = s.e.poll_action().unwrap();
+    assert!(matches!(&first, Action::Send { conn: 1, data } if code_of(data) == Code::CHANGED), "{first:?}");
+    assert_eq!(s.e.poll_action(), Some(Action::Reboot));
 }
 
 #[test]

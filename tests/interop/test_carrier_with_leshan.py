@@ -122,7 +122,8 @@ def test_device_object_tlv_read(leshan, carrier_device, provision):
     assert answer["status"].startswith("CONTENT"), answer
     values = node_values(answer["content"])
     assert values[0] == "Nordic Semiconductor ASA"
-    assert values[1] == "nRF9160-SICA"
+    # The model number is the AT+CGMM text up to the first "-", as the original reports it.
+    assert values[1] == "nRF9160"
     assert values[2] == device.imei
     assert values[3] == FW_VERSION
     assert values[6] == {0: 0, 1: 1}, "available power sources: DC, internal battery"
