@@ -48,7 +48,7 @@ while (($#)); do
 		[[ "$imei" =~ ^[0-9]{15}$ ]] || { echo "demo: --imei takes 15 digits" >&2; exit 2; }
 		;;
 	-h | --help)
-		sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"
 		exit 0
 		;;
 	*)
