@@ -204,7 +204,7 @@ classpath)
 	printf '%s:%s\n' "$(helper_classes_dir)" "$(client_classpath)"
 	;;
 *)
-	sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"
 	exit 2
 	;;
 esac

@@ -11,7 +11,7 @@ SUDO=""
 
 apt_pkgs=(gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi libssl-dev pkg-config
           python3-venv gcc make)
-command -v java >/dev/null 2>&1 || apt_pkgs+=(openjdk-17-jre-headless)
+command -v javac >/dev/null 2>&1 || apt_pkgs+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || apt_pkgs+=(maven)
 missing=()
 for p in "${apt_pkgs[@]}"; do

@@ -200,6 +200,8 @@ class LeshanServer(_Rest):
             headers={"Content-Type": "text/plain"},
             timeout=timeout_s + HTTP_TIMEOUT_S,
         )
+        if response.status_code == 504:  # Leshan got no answer within timeout_s
+            return {"status": "NO ANSWER (HTTP 504)", "success": False, "failure": True}
         if response.status_code != 200:
             raise AssertionError(f"Execute {path}: HTTP {response.status_code}: {response.text[:500]}")
         return response.json()
