@@ -233,6 +233,46 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * Read the current time, UTC offset and time zone in one call.
+ * Weak default in the platform glue (see lwm2m_carrier_utc_time_read());
+ * an application that keeps its own time overrides all time functions.
+ */
+extern void lwm2m_carrier_time_read(int32_t *utc_time, int *utc_offset, const char **tz);
+
+/**
+ * Current UTC time in seconds since 1970 (Device resource 13).
+ * Weak default in the platform glue: a clock kept in RAM, set by
+ * lwm2m_carrier_utc_time_write() (0 until then) and advanced with uptime.
+ */
+extern int32_t lwm2m_carrier_utc_time_read(void);
+
+/**
+ * UTC offset in minutes (Device resource 14). Weak default: kept in RAM, 0.
+ */
+extern int lwm2m_carrier_utc_offset_read(void);
+
+/**
+ * Time zone, an IANA name (Device resource 15). Weak default: kept in
+ * RAM, "Etc/UTC".
+ */
+extern const char *lwm2m_carrier_timezone_read(void);
+
+/**
+ * A server wrote the current time. @return 0, or -EINVAL for a negative time.
+ */
+extern int lwm2m_carrier_utc_time_write(int32_t time);
+
+/**
+ * A server wrote the UTC offset (minutes). @return 0 or a negative errno.
+ */
+extern int lwm2m_carrier_utc_offset_write(int offset);
+
+/**
+ * A server wrote the time zone. @return 0 or a negative errno.
+ */
+extern int lwm2m_carrier_timezone_write(const char *tz);
+
+/**
  * Event handler, implemented by the application. The platform glue
  * provides a weak default that returns 0. For LWM2M_CARRIER_EVENT_REBOOT
  * a non-zero return value stops the library from rebooting; the return
@@ -336,6 +376,13 @@ int lwm2m_carrier_error_code_add(int32_t error);
  * @return 0, -EINVAL for an unsupported code, -ENOENT if it is not set.
  */
 int lwm2m_carrier_error_code_remove(int32_t error);
+
+/**
+ * Free memory in kB, read when a server reads Device resource 10.
+ * Weak default in the platform glue: returns 0. (The original never
+ * called it; this library does.)
+ */
+extern int lwm2m_carrier_memory_free_read(void);
 
 /**
  * Set the total memory in kB (Device resource 21).

@@ -21,7 +21,8 @@ cargo build --release -p lwm2m_carrier_host
 mkdir -p "$out"
 "$cc" "${cflags[@]}" -Dmain=lwm2m_app_main -c "$sample_main" -o "$out/main.o"
 "$cc" "${cflags[@]}" -c port/c/lwm2m_carrier_host_main.c -o "$out/lwm2m_carrier_host_main.o"
-"$cc" -o "$out/lwm2m_carrier_sample" "$out/main.o" "$out/lwm2m_carrier_host_main.o" \
+"$cc" "${cflags[@]}" -c glue/lwm2m_carrier_defaults.c -o "$out/lwm2m_carrier_defaults.o"
+"$cc" -o "$out/lwm2m_carrier_sample" "$out/main.o" "$out/lwm2m_carrier_host_main.o" "$out/lwm2m_carrier_defaults.o" \
     "$target_dir/release/liblwm2m_carrier_host.a" -lssl -lcrypto -lpthread -ldl -lm
 
 echo "$(pwd)/$out/lwm2m_carrier_sample"

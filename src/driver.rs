@@ -12,6 +12,8 @@ use core::ffi::{c_char, c_int, c_void, CStr};
 
 use crate::capi::*;
 use crate::engine::{Action, ActionResult, Config, ConnId, Engine, Event, SecKind, Stored};
+use crate::objects::device::Device;
+use crate::objects::model::Env;
 use crate::limits::{AT_RESPONSE_LEN, MAX_DATAGRAM, MAX_RECORD_LEN};
 use crate::log;
 use crate::os::{self, err};
@@ -104,16 +106,7 @@ impl Driver {
                 deliver(&e);
             }
             Action::At(cmd) => {
-                let c = c_string(cmd.as_bytes());
-                let mut buf = [0u8; AT_RESPONSE_LEN];
-                let r = unsafe { os::lwm2m_os_at_cmd(c.as_ptr() as *const c_char, buf.as_mut_ptr() as *mut c_char, buf.len()) };
-                let res: ActionResult = if r == 0 {
-                    let n = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-                    Ok(String::from(core::str::from_utf8(&buf[..n]).unwrap_or("")))
-                } else {
-                    log!(LOG_DBG, cmd.as_str(), " -> ", r);
-                    Err(r)
-                };
+                let res = at_command(&cmd);
                 self.engine.handle_result(t, res);
             }
             Action::SecWrite { tag, kind, data } => {
@@ -165,6 +158,14 @@ impl Driver {
                 }
             }),
             Action::Reboot => self.reboot(),
+            Action::FactoryReset => {
+                // Execute /3/0/5: forget every record of ours, then reboot.
+                for id in [storage::SECURITY, storage::SERVER, storage::LOCATIONS, storage::MISC] {
+                    unsafe { os::lwm2m_os_storage_delete(id) };
+                }
+                log!(LOG_INF, "factory reset: stored state erased");
+                self.reboot();
+            }
         }
     }
 
@@ -220,13 +221,16 @@ impl Driver {
                     log!(LOG_WRN, "datagram over ", MAX_DATAGRAM, " bytes dropped");
                     continue;
                 }
-                let (engine, rx) = (&mut self.engine, &self.rx);
-                shared::with(|s| engine.handle_datagram(t, conn, &rx[..n], &mut s.device));
+                self.engine.handle_datagram(t, conn, &self.rx[..n], &mut OsEnv);
                 self.drain();
             }
         }
+        if shared::take_device_changed() {
+            self.engine.handle_device_changed(now(), &mut OsEnv);
+            self.drain();
+        }
         if self.engine.poll_timeout().is_some_and(|d| d <= now()) {
-            self.engine.handle_timeout(now());
+            self.engine.handle_timeout(now(), &mut OsEnv);
         }
         self.drain();
     }
@@ -249,6 +253,60 @@ impl Driver {
         if timeout != 0 {
             unsafe { os::lwm2m_os_wait(timeout) };
         }
+    }
+}
+
+/// The platform as the objects see it: the shared Device values, the
+/// modem, and the application's time and memory hooks.
+struct OsEnv;
+
+/// Send an AT command; the response text or the OS layer's error.
+fn at_command(cmd: &str) -> ActionResult {
+    let c = c_string(cmd.as_bytes());
+    let mut buf = [0u8; AT_RESPONSE_LEN];
+    let r = unsafe { os::lwm2m_os_at_cmd(c.as_ptr() as *const c_char, buf.as_mut_ptr() as *mut c_char, buf.len()) };
+    if r == 0 {
+        let n = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        Ok(String::from(core::str::from_utf8(&buf[..n]).unwrap_or("")))
+    } else {
+        log!(LOG_DBG, cmd, " -> ", r);
+        Err(r)
+    }
+}
+
+impl Env for OsEnv {
+    fn with_device(&mut self, f: &mut dyn FnMut(&mut Device)) {
+        shared::with(|s| f(&mut s.device));
+    }
+    fn at(&mut self, cmd: &str) -> Result<String, i32> {
+        at_command(cmd)
+    }
+    fn memory_free(&mut self) -> i32 {
+        unsafe { lwm2m_carrier_memory_free_read() }
+    }
+    fn utc_time(&mut self) -> i32 {
+        unsafe { lwm2m_carrier_utc_time_read() }
+    }
+    fn utc_offset(&mut self) -> i32 {
+        unsafe { lwm2m_carrier_utc_offset_read() }
+    }
+    fn timezone(&mut self) -> String {
+        let p = unsafe { lwm2m_carrier_timezone_read() };
+        if p.is_null() {
+            return String::new();
+        }
+        let s = unsafe { CStr::from_ptr(p) }.to_str().unwrap_or("");
+        String::from(&s[..s.len().min(64)])
+    }
+    fn set_utc_time(&mut self, t: i32) -> i32 {
+        unsafe { lwm2m_carrier_utc_time_write(t) }
+    }
+    fn set_utc_offset(&mut self, m: i32) -> i32 {
+        unsafe { lwm2m_carrier_utc_offset_write(m) }
+    }
+    fn set_timezone(&mut self, tz: &str) -> i32 {
+        let c = c_string(tz.as_bytes());
+        unsafe { lwm2m_carrier_timezone_write(c.as_ptr() as *const c_char) }
     }
 }
 

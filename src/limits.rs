@@ -30,3 +30,6 @@ pub const MAX_PSK_KEY_LEN: usize = 64;
 pub const MAX_LOCATION_LEN: usize = 64;
 /// Largest persisted record.
 pub const MAX_RECORD_LEN: usize = 1024;
+/// Largest body a server may write block-wise (RFC 7959 Block1) outside
+/// firmware packages; more → 4.13 with Size1.
+pub const MAX_BLOCK1_BODY: usize = 4096;

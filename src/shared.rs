@@ -16,6 +16,8 @@ pub struct Shared {
     pub at_notifs: VecDeque<String>,
     /// Notifications dropped because the queue was full.
     pub at_dropped: u32,
+    /// A setter changed the Device object since the carrier thread last looked.
+    pub device_changed: bool,
 }
 
 struct Locked(UnsafeCell<Option<Shared>>);
@@ -34,6 +36,7 @@ pub fn with<R>(f: impl FnOnce(&mut Shared) -> R) -> R {
         device: Device::new(),
         at_notifs: VecDeque::new(),
         at_dropped: 0,
+        device_changed: false,
     });
     let r = f(s);
     unsafe { os::lwm2m_os_unlock() };
@@ -41,11 +44,26 @@ pub fn with<R>(f: impl FnOnce(&mut Shared) -> R) -> R {
 }
 
 /// A setter: run `f` on the Device object, map `Result` to a C return code.
+/// A successful change wakes the carrier thread so that observations of
+/// the Device object can notify.
 pub fn device(f: impl FnOnce(&mut Device) -> Result<(), i32>) -> core::ffi::c_int {
-    match with(|s| f(&mut s.device)) {
-        Ok(()) => 0,
+    let r = with(|s| {
+        let r = f(&mut s.device);
+        s.device_changed |= r.is_ok();
+        r
+    });
+    match r {
+        Ok(()) => {
+            unsafe { os::lwm2m_os_wake() };
+            0
+        }
         Err(e) => e,
     }
+}
+
+/// Did a setter change the Device object since the last call?
+pub fn take_device_changed() -> bool {
+    with(|s| core::mem::take(&mut s.device_changed))
 }
 
 /// Queue one AT notification (called from the port's notification thread).

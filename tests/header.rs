@@ -102,6 +102,14 @@ int  lwm2m_carrier_software_version_set(const char *software_version);
 int  lwm2m_carrier_error_code_add(int32_t error);
 int  lwm2m_carrier_error_code_remove(int32_t error);
 int  lwm2m_carrier_memory_total_set(uint32_t memory_total);
+int  lwm2m_carrier_memory_free_read(void);
+void        lwm2m_carrier_time_read(int32_t *utc_time, int *utc_offset, const char **tz);
+int32_t     lwm2m_carrier_utc_time_read(void);
+int         lwm2m_carrier_utc_offset_read(void);
+const char *lwm2m_carrier_timezone_read(void);
+int         lwm2m_carrier_utc_time_write(int32_t time);
+int         lwm2m_carrier_utc_offset_write(int offset);
+int         lwm2m_carrier_timezone_write(const char *tz);
 "#,
     );
 }

@@ -8,7 +8,7 @@
  * Kconfig, calls lwm2m_carrier_init() and then runs lwm2m_carrier_run().
  * The application never calls either itself; it only implements
  * lwm2m_carrier_event_handler() (a weak default accepting every event is
- * provided here) and calls the setters.
+ * in glue/lwm2m_carrier_defaults.c) and calls the setters.
  *
  * A failed init is logged and ends the thread; it does not crash the device
  * (the original asserted here).
@@ -25,12 +25,8 @@ LOG_MODULE_DECLARE(lwm2m_carrier);
 #define LWM2M_CARRIER_THREAD_STACK_SIZE 4096
 #define LWM2M_CARRIER_THREAD_PRIORITY K_LOWEST_APPLICATION_THREAD_PRIO
 
-__weak int lwm2m_carrier_event_handler(const lwm2m_carrier_event_t *event)
-{
-	ARG_UNUSED(event);
-
-	return 0;
-}
+/* The weak lwm2m_carrier_event_handler() and the other weak defaults are in
+ * glue/lwm2m_carrier_defaults.c, shared with the host port. */
 
 /* The library keeps these pointers: static storage, Kconfig literals. */
 static lwm2m_carrier_config_t carrier_config = {

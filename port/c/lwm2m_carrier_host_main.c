@@ -7,8 +7,6 @@
  * Host glue: does for a Linux process what the NCS glue (lwm2m_carrier.c)
  * does on Zephyr.
  *
- * - A weak lwm2m_carrier_event_handler() returning 0; the application's
- *   definition wins.
  * - The real main(). The application's main() is compiled with
  *   -Dmain=lwm2m_app_main: on Zephyr the carrier thread starts at boot and a
  *   returning main() does not end the program, so here main() starts the
@@ -43,11 +41,8 @@
 /* The application's main(), renamed by -Dmain=lwm2m_app_main. */
 int lwm2m_app_main(void);
 
-__attribute__((weak)) int lwm2m_carrier_event_handler(const lwm2m_carrier_event_t *event)
-{
-	(void)event;
-	return 0;
-}
+/* The weak lwm2m_carrier_event_handler() and the other weak defaults are in
+ * glue/lwm2m_carrier_defaults.c, shared with the Zephyr glue. */
 
 /* A bool Kconfig option: set when the variable is "y". */
 static bool kconfig_bool(const char *name)

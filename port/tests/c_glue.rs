@@ -43,6 +43,7 @@ fn build(app_handler: bool) -> PathBuf {
         .args(["-O2", "-Wall", "-Werror", "-pthread"])
         .arg(&include)
         .arg(root.join("port/c/lwm2m_carrier_host_main.c"))
+        .arg(root.join("glue/lwm2m_carrier_defaults.c"))
         .arg(root.join("port/tests/c_glue_stub.c"))
         .arg(&app_obj)
         .arg("-o")

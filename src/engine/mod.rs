@@ -24,8 +24,8 @@ use crate::log;
 use crate::lwm2m::format::ContentFormat;
 use crate::lwm2m::path::Path;
 use crate::modem::{self, cmd, RegStatus};
-use crate::objects::device::Device;
-use crate::objects::{security, Caller, Objects};
+use crate::objects::model::Env;
+use crate::objects::{security, Objects};
 use crate::os::err;
 use crate::storage;
 use crate::time::Instant;
@@ -90,6 +90,8 @@ pub enum Action {
     SetModemIdentity(ModemIdentity),
     /// Reboot the device (the driver raises REBOOT and honours a veto).
     Reboot,
+    /// Factory reset (Execute /3/0/5): erase the persisted state, then reboot.
+    FactoryReset,
 }
 
 impl Action {
@@ -372,9 +374,7 @@ impl Engine {
             min(self.bs_endpoint.poll_timeout());
         }
         if matches!(self.step, Step::Servers) {
-            for s in &self.sessions {
-                min(s.poll_timeout());
-            }
+            min(self.sessions_timeout());
         }
         t
     }
@@ -659,9 +659,9 @@ impl Engine {
         }
     }
 
-    /// A datagram arrived on `conn`. `device` is the Device object (held
-    /// under the shared lock by the driver).
-    pub fn handle_datagram(&mut self, now: Instant, conn: ConnId, data: &[u8], device: &mut Device) {
+    /// A datagram arrived on `conn`. `env` gives the objects the platform
+    /// values they read (never called under the shared lock).
+    pub fn handle_datagram(&mut self, now: Instant, conn: ConnId, data: &[u8], env: &mut dyn Env) {
         if conn == BOOTSTRAP_CONN {
             if matches!(self.step, Step::BsRequested | Step::BsSession { .. }) {
                 self.bootstrap_datagram(now, data);
@@ -670,7 +670,7 @@ impl Engine {
             return;
         }
         if matches!(self.step, Step::Servers) {
-            self.session_datagram(now, conn, data, device);
+            self.session_datagram(now, conn, data, env);
             self.flush_sessions();
         }
     }
@@ -687,8 +687,16 @@ impl Engine {
         }
     }
 
-    /// Time passed: retransmissions, deadlines, retries.
-    pub fn handle_timeout(&mut self, now: Instant) {
+    /// The application changed Device object values (setters): observations
+    /// of /3 may owe a notification.
+    pub fn handle_device_changed(&mut self, now: Instant, env: &mut dyn Env) {
+        if matches!(self.step, Step::Servers) {
+            self.sessions_changed(now, &Path::Object(crate::objects::device::OBJECT_ID), env);
+        }
+    }
+
+    /// Time passed: retransmissions, deadlines, retries, notifications.
+    pub fn handle_timeout(&mut self, now: Instant, env: &mut dyn Env) {
         match self.step.clone() {
             Step::WaitRegistration { deadline, .. } if now >= deadline => {
                 self.link_failed(-err::ETIMEDOUT);
@@ -707,7 +715,7 @@ impl Engine {
                 self.flush_bootstrap();
             }
             Step::Servers => {
-                self.sessions_timeout(now);
+                self.sessions_handle_timeout(now, env);
                 self.flush_sessions();
             }
             _ => {}
@@ -843,7 +851,7 @@ impl Engine {
                     Ok(cf) => cf,
                     Err(c) => return (c, Vec::new(), None),
                 };
-                match self.objects.write(Caller::BootstrapServer, &path, cf, m.payload) {
+                match self.objects.bootstrap_write(&path, cf, m.payload) {
                     Ok(()) => (Code::CHANGED, Vec::new(), None),
                     Err(c) => {
                         log!(LOG_WRN, "bootstrap write rejected");
@@ -863,6 +871,13 @@ impl Engine {
         }
     }
 
+    /// Bootstrap again while running (Bootstrap-Request Trigger): the
+    /// bootstrap credentials are still in the modem.
+    pub(super) fn bootstrap_again(&mut self, _now: Instant) {
+        self.bs_attempts = 0;
+        self.bootstrap_open();
+    }
+
     fn bootstrap_finished(&mut self, now: Instant) {
         log!(LOG_INF, "bootstrap finished");
         self.outbox.push_back(Action::Close { conn: BOOTSTRAP_CONN });
@@ -873,7 +888,8 @@ impl Engine {
         self.persist();
         // Server credentials into sec tags 26.. (offline, §7.5).
         let mut writes = VecDeque::new();
-        for (i, sec) in self.objects.security.iter().filter(|s| !s.bootstrap).enumerate() {
+        self.sessions.clear();
+        for (i, sec) in self.objects.security.instances.iter().filter(|s| !s.bootstrap).enumerate() {
             if !sec.uri.starts_with("coaps://") || sec.mode != security::mode::PSK {
                 continue;
             }

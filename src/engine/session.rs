@@ -1,20 +1,27 @@
-//! One LwM2M server account: connection, Register, Update, and the device
-//! management requests it sends (OMA-TS-LightweightM2M-V1_0_2 §5.3, §5.4).
+//! One LwM2M server account: connection, Register, Update, De-register,
+//! Disable, and the device-management and information-reporting requests it
+//! sends (OMA-TS-LightweightM2M-V1_0_2 §5.3, §5.4, §5.5).
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::{content_format, respond, Action, ActionResult, ConnId, Engine, Event, ServerUri, Step, KNOWN_OPTIONS};
+use super::{content_format, Action, ActionResult, ConnId, Engine, Event, ServerUri, Step, KNOWN_OPTIONS};
 use crate::capi::{LWM2M_CARRIER_DEFERRED_SERVER_CONNECT, LWM2M_CARRIER_DEFERRED_SERVER_NO_ROUTE, LWM2M_CARRIER_DEFERRED_SERVER_REGISTRATION};
 use crate::carrier::{self, BOOTSTRAP_SEC_TAG, SERVER_LOCAL_PORT_BASE, UPDATE_EARLY_S};
+use crate::coap::block::Block;
+use crate::coap::blockwise::{self, Block1Assembler, Block1Outcome};
 use crate::coap::endpoint::{Endpoint, Incoming, Timeout};
 use crate::coap::msg::{option, Code, Message, MessageWriter, MsgType};
+use crate::limits;
 use crate::log;
 use crate::lwm2m::format::ContentFormat;
-use crate::lwm2m::link::LinkWriter;
 use crate::lwm2m::path::Path;
-use crate::objects::device::{self, Device};
-use crate::objects::{server, Caller};
+use crate::lwm2m::value::Value;
+use crate::objects::model::{Effect, Env, WriteMode};
+use crate::objects::ops::{self, Writer};
+use crate::objects::{security, server};
+use crate::observe::attributes::{parse_write_attributes, AttributeStore, Attributes};
+use crate::observe::observation::{Observations, Sample};
 use crate::os::err;
 use crate::time::Instant;
 
@@ -30,8 +37,20 @@ pub(super) enum SessionState {
     Updating,
     /// Registered; the next Update is due at `next_update`.
     Registered { next_update: Instant },
+    /// De-register sent; then `after`.
+    Deregistering { after: AfterDeregister },
+    /// Disabled by the server until `until` (TS §5.3.3 / Server resource 4).
+    Disabled { until: Instant },
     /// Waiting to retry after a failure.
     Deferred { until: Instant },
+    /// Deregistered for a bootstrap; not used until sessions are rebuilt.
+    Stopped,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum AfterDeregister {
+    Disable,
+    Bootstrap,
 }
 
 pub(super) struct ServerSession {
@@ -48,32 +67,121 @@ pub(super) struct ServerSession {
     pub state: SessionState,
     pub attempts: u32,
     pub registered: bool,
+    /// Write-Attributes of this server (TS §5.4.4: per server).
+    pub attrs: AttributeStore,
+    pub observations: Observations,
+    pub block1: Block1Assembler,
 }
 
 impl ServerSession {
     pub fn is_open(&self) -> bool {
-        matches!(self.state, SessionState::Registering | SessionState::Updating | SessionState::Registered { .. })
+        matches!(
+            self.state,
+            SessionState::Registering
+                | SessionState::Updating
+                | SessionState::Registered { .. }
+                | SessionState::Deregistering { .. }
+        )
     }
 
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        let own = match self.state {
+    fn own_deadline(&self) -> Option<Instant> {
+        match self.state {
             SessionState::Registered { next_update } => Some(next_update),
-            SessionState::Deferred { until } => Some(until),
+            SessionState::Deferred { until } | SessionState::Disabled { until } => Some(until),
             _ => None,
-        };
-        match (own, self.endpoint.poll_timeout()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
         }
+    }
+}
+
+/// A response (or notification) under construction: options in number order.
+#[derive(Default)]
+struct Reply {
+    code: Option<Code>,
+    etag: Option<[u8; 4]>,
+    observe: Option<u32>,
+    location: Option<(u16, u16)>,
+    cf: Option<u16>,
+    block2: Option<Block>,
+    block1: Option<Block>,
+    size1: Option<u32>,
+    payload: Vec<u8>,
+}
+
+impl Reply {
+    fn code(c: Code) -> Reply {
+        Reply { code: Some(c), ..Default::default() }
+    }
+
+    fn encode(&self, t: MsgType, mid: u16, token: &[u8]) -> Option<Vec<u8>> {
+        let mut w = MessageWriter::new(t, self.code.unwrap_or(Code::INTERNAL_SERVER_ERROR), mid, token).ok()?;
+        if let Some(e) = &self.etag {
+            w.option(option::ETAG, e).ok()?;
+        }
+        if let Some(o) = self.observe {
+            w.uint_option(option::OBSERVE, o).ok()?;
+        }
+        if let Some((o, i)) = self.location {
+            let mut a = [0u8; 20];
+            let n = crate::lwm2m::text::fmt_u64(o as u64, &mut a);
+            w.option(option::LOCATION_PATH, &a[..n]).ok()?;
+            let n = crate::lwm2m::text::fmt_u64(i as u64, &mut a);
+            w.option(option::LOCATION_PATH, &a[..n]).ok()?;
+        }
+        if let Some(cf) = self.cf {
+            w.uint_option(option::CONTENT_FORMAT, cf as u32).ok()?;
+        }
+        if let Some(b) = self.block2 {
+            w.block_option(option::BLOCK2, b).ok()?;
+        }
+        if let Some(b) = self.block1 {
+            w.block_option(option::BLOCK1, b).ok()?;
+        }
+        if let Some(s) = self.size1 {
+            w.uint_option(option::SIZE1, s).ok()?;
+        }
+        w.payload(&self.payload).ok()?;
+        Some(w.finish())
+    }
+}
+
+/// Send `reply` to request `m` (piggy-backed on the ACK of a CON).
+fn send_reply(ep: &mut Endpoint, now: Instant, m: &Message, reply: &Reply) {
+    let (t, mid) = if m.mtype == MsgType::Con { (MsgType::Ack, m.mid) } else { (MsgType::Non, ep.next_mid()) };
+    let bytes = reply.encode(t, mid, m.token).or_else(|| Reply::code(Code::INTERNAL_SERVER_ERROR).encode(t, mid, m.token));
+    let Some(bytes) = bytes else { return };
+    if m.mtype == MsgType::Con {
+        ep.respond(now, m.mid, bytes);
+    } else {
+        ep.send_raw(bytes);
     }
 }
 
 /// Split a location path "/rd/5a3f" into Uri-Path options.
 fn add_location(w: &mut MessageWriter, location: &str) -> bool {
-    location
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .all(|seg| w.option(option::URI_PATH, seg.as_bytes()).is_ok())
+    location.split('/').filter(|s| !s.is_empty()).all(|seg| w.option(option::URI_PATH, seg.as_bytes()).is_ok())
+}
+
+/// Largest payload sent in one message; larger bodies go block-wise
+/// (RFC 7959) with this block size (SZX 6 = 1024 bytes).
+const MAX_PAYLOAD: usize = 1024;
+const PREFERRED_SZX: u8 = 6;
+
+/// Observation sample of the values read: the numeric value of a single
+/// numeric resource (for gt/lt/st) and a hash of their TLV form — the same
+/// whatever format the server observes in.
+fn sample_of(obj: &dyn crate::objects::model::Object, path: &Path, items: &[ops::Item]) -> Sample {
+    let mut canonical = Vec::new();
+    ops::encode_tlv(obj.defs(), path, items, &mut canonical);
+    let body = &canonical;
+    let numeric = match items {
+        [one] => match one.value.as_value() {
+            Value::Int(i) | Value::Time(i) => Some(i as f64),
+            Value::Float(f) => Some(f),
+            _ => None,
+        },
+        _ => None,
+    };
+    Sample::of_body(body, numeric)
 }
 
 impl Engine {
@@ -84,9 +192,9 @@ impl Engine {
             let mut n = 0u8;
             let mut tag_index = 0u32;
             let mut sessions = Vec::new();
-            for sec in self.objects.security.iter().filter(|s| !s.bootstrap) {
+            for sec in self.objects.security.instances.iter().filter(|s| !s.bootstrap) {
                 tag_index += 1;
-                let Some(srv) = self.objects.server.iter().find(|s| s.ssid == sec.ssid) else { continue };
+                let Some(srv) = self.objects.server.by_ssid(sec.ssid) else { continue };
                 let Some(uri) = ServerUri::parse(&sec.uri) else {
                     log!(LOG_WRN, "invalid server URI: ", sec.uri.clone());
                     continue;
@@ -106,6 +214,9 @@ impl Engine {
                     state: SessionState::Idle,
                     attempts: 0,
                     registered: false,
+                    attrs: AttributeStore::new(),
+                    observations: Observations::new(),
+                    block1: Block1Assembler::new(limits::MAX_BLOCK1_BODY),
                 });
             }
             self.sessions = sessions;
@@ -118,6 +229,24 @@ impl Engine {
         self.open_next_session();
     }
 
+    /// Earliest deadline of all sessions (protocol timers and observations).
+    pub(super) fn sessions_timeout(&self) -> Option<Instant> {
+        let mut t: Option<Instant> = None;
+        for s in &self.sessions {
+            let attrs = |p: &Path| self.effective_attrs(s.ssid, &s.attrs, p);
+            let notify = if matches!(s.state, SessionState::Registered { .. }) { s.observations.poll_timeout(attrs) } else { None };
+            for x in [s.own_deadline(), s.endpoint.poll_timeout(), s.block1.poll_timeout(), notify].into_iter().flatten() {
+                t = Some(t.map_or(x, |t| t.min(x)));
+            }
+        }
+        t
+    }
+
+    fn effective_attrs(&self, ssid: u16, store: &AttributeStore, p: &Path) -> Attributes {
+        let (pmin, pmax) = self.objects.server.by_ssid(ssid).map_or((0, 0), |s| (s.default_pmin_s, s.default_pmax_s));
+        store.effective(p, pmin, pmax)
+    }
+
     /// Open the first idle session (one open at a time: it blocks the driver).
     fn open_next_session(&mut self) {
         if self.awaiting {
@@ -125,13 +254,7 @@ impl Engine {
         }
         let Some(s) = self.sessions.iter_mut().find(|s| s.state == SessionState::Idle) else { return };
         s.state = SessionState::Opening;
-        let a = Action::Open {
-            conn: s.conn,
-            host: s.uri.host.clone(),
-            port: s.uri.port,
-            sec_tag: s.sec_tag,
-            local_port: s.local_port,
-        };
+        let a = Action::Open { conn: s.conn, host: s.uri.host.clone(), port: s.uri.port, sec_tag: s.sec_tag, local_port: s.local_port };
         self.request(a);
     }
 
@@ -152,11 +275,7 @@ impl Engine {
             }
             Err(e) => {
                 log!(LOG_WRN, "server connection failed: ", e);
-                let reason = if e == -err::ENOROUTE {
-                    LWM2M_CARRIER_DEFERRED_SERVER_NO_ROUTE
-                } else {
-                    LWM2M_CARRIER_DEFERRED_SERVER_CONNECT
-                };
+                let reason = if e == -err::ENOROUTE { LWM2M_CARRIER_DEFERRED_SERVER_NO_ROUTE } else { LWM2M_CARRIER_DEFERRED_SERVER_CONNECT };
                 self.defer_session(now, i, reason, false);
             }
         }
@@ -202,16 +321,23 @@ impl Engine {
         let Ok(bytes) = built else { return };
         log!(LOG_INF, "register to server ", s.ssid, ", lifetime ", s.lifetime_s);
         s.registered_lifetime_s = s.lifetime_s;
+        // A new registration starts without observations (TS §5.3.1).
+        s.observations.clear();
         let _ = s.endpoint.send_request(now, mid, &token, true, bytes);
         s.state = SessionState::Registering;
     }
 
     fn send_update(&mut self, now: Instant, i: usize) {
-        let Some(loc) = self.locations.iter().find(|(ssid, _)| *ssid == self.sessions[i].ssid).map(|(_, l)| l.clone()) else {
+        let Some(loc) = self.location_of(self.sessions[i].ssid) else {
             self.send_register(now, i);
             return;
         };
         let s = &mut self.sessions[i];
+        if s.endpoint.busy() {
+            // A confirmable notification is in flight; the update follows it.
+            s.state = SessionState::Registered { next_update: now.add_secs(1) };
+            return;
+        }
         let mid = s.endpoint.next_mid();
         let token = s.endpoint.next_token();
         let Ok(mut w) = MessageWriter::new(MsgType::Con, Code::POST, mid, &token) else { return };
@@ -231,6 +357,70 @@ impl Engine {
         s.state = SessionState::Updating;
     }
 
+    fn location_of(&self, ssid: u16) -> Option<String> {
+        self.locations.iter().find(|(s, _)| *s == ssid).map(|(_, l)| l.clone())
+    }
+
+    /// De-register (TS §5.3.3): DELETE the location, then `after`.
+    fn send_deregister(&mut self, now: Instant, i: usize, after: AfterDeregister) {
+        let loc = self.location_of(self.sessions[i].ssid);
+        let s = &mut self.sessions[i];
+        s.endpoint.cancel_request();
+        let mid = s.endpoint.next_mid();
+        let token = s.endpoint.next_token();
+        let built = loc.and_then(|loc| {
+            let mut w = MessageWriter::new(MsgType::Con, Code::DELETE, mid, &token).ok()?;
+            add_location(&mut w, &loc).then(|| w.finish())
+        });
+        match built {
+            Some(bytes) => {
+                log!(LOG_INF, "deregister from server ", s.ssid);
+                let _ = s.endpoint.send_request(now, mid, &token, true, bytes);
+                s.state = SessionState::Deregistering { after };
+            }
+            None => self.deregistered(now, i, after),
+        }
+    }
+
+    fn deregistered(&mut self, now: Instant, i: usize, after: AfterDeregister) {
+        let ssid = self.sessions[i].ssid;
+        self.locations.retain(|(s, _)| *s != ssid);
+        self.persist_locations();
+        let s = &mut self.sessions[i];
+        s.registered = false;
+        self.outbox.push_back(Action::Close { conn: s.conn });
+        match after {
+            AfterDeregister::Disable => {
+                let timeout = self.objects.server.by_ssid(ssid).map_or(86_400, |v| v.disable_timeout_s);
+                log!(LOG_INF, "server ", ssid, " disabled for ", timeout, " s");
+                self.sessions[i].state = SessionState::Disabled { until: now.add_secs(timeout as u64) };
+            }
+            AfterDeregister::Bootstrap => {
+                self.sessions[i].state = SessionState::Stopped;
+                if self.sessions.iter().all(|s| s.state == SessionState::Stopped) {
+                    self.sessions.clear();
+                    self.bootstrap_again(now);
+                }
+            }
+        }
+    }
+
+    /// Bootstrap-Request Trigger: leave every server, then bootstrap.
+    fn bootstrap_trigger(&mut self, now: Instant) {
+        log!(LOG_INF, "bootstrap requested by the server");
+        for i in 0..self.sessions.len() {
+            if self.sessions[i].is_open() {
+                self.send_deregister(now, i, AfterDeregister::Bootstrap);
+            } else {
+                self.sessions[i].state = SessionState::Stopped;
+            }
+        }
+        if self.sessions.iter().all(|s| s.state == SessionState::Stopped) {
+            self.sessions.clear();
+            self.bootstrap_again(now);
+        }
+    }
+
     fn registered(&mut self, now: Instant, i: usize) {
         let s = &mut self.sessions[i];
         s.attempts = 0;
@@ -246,19 +436,23 @@ impl Engine {
 
     pub(super) fn session_lost(&mut self, now: Instant, conn: ConnId) {
         let Some(i) = self.session_index(conn) else { return };
+        if let SessionState::Deregistering { after } = self.sessions[i].state {
+            self.deregistered(now, i, after);
+            return;
+        }
         if self.sessions[i].is_open() {
             // Reconnect; a stored location makes it an Update.
             self.sessions[i].endpoint.cancel_request();
             self.outbox.push_back(Action::Close { conn });
             self.sessions[i].state = SessionState::Idle;
-            let _ = now;
             self.open_next_session();
         }
     }
 
-    pub(super) fn sessions_timeout(&mut self, now: Instant) {
+    pub(super) fn sessions_handle_timeout(&mut self, now: Instant, env: &mut dyn Env) {
         for i in 0..self.sessions.len() {
-            if let Some(Timeout::GaveUp { .. }) = self.sessions[i].endpoint.handle_timeout(now) {
+            self.sessions[i].block1.expire(now);
+            if let Some(Timeout::GaveUp { token }) = self.sessions[i].endpoint.handle_timeout(now) {
                 match self.sessions[i].state {
                     SessionState::Updating => {
                         // §7.8: Update timeout → close and reconnect.
@@ -276,51 +470,136 @@ impl Engine {
                         log!(LOG_WRN, "registration timed out");
                         self.defer_session(now, i, LWM2M_CARRIER_DEFERRED_SERVER_REGISTRATION, true);
                     }
+                    SessionState::Deregistering { after } => self.deregistered(now, i, after),
+                    SessionState::Registered { .. } => {
+                        // A confirmable notification went unanswered: RFC 7641
+                        // §4.5, the server is no longer interested.
+                        self.sessions[i].observations.cancel_by_token(&token);
+                    }
                     _ => {}
                 }
             }
             match self.sessions[i].state {
                 SessionState::Registered { next_update } if now >= next_update => self.send_update(now, i),
-                SessionState::Deferred { until } if now >= until => self.sessions[i].state = SessionState::Idle,
+                SessionState::Deferred { until } | SessionState::Disabled { until } if now >= until => {
+                    self.sessions[i].state = SessionState::Idle
+                }
                 _ => {}
             }
         }
+        self.send_notifications(now, env);
         self.open_next_session();
     }
 
-    pub(super) fn session_datagram(&mut self, now: Instant, conn: ConnId, data: &[u8], device: &mut Device) {
+    /// Values behind `changed` may have changed: mark the observations that
+    /// now owe a notification (TS §5.5, attributes §5.1.2) and send those due.
+    pub(super) fn sessions_changed(&mut self, now: Instant, changed: &Path, env: &mut dyn Env) {
+        for i in 0..self.sessions.len() {
+            let s = &self.sessions[i];
+            if s.observations.is_empty() {
+                continue;
+            }
+            let (pmin, pmax) = self.objects.server.by_ssid(s.ssid).map_or((0, 0), |v| (v.default_pmin_s, v.default_pmax_s));
+            let objects = &self.objects;
+            let s = &mut self.sessions[i];
+            let attrs_store = &s.attrs;
+            let attrs = |p: &Path| attrs_store.effective(p, pmin, pmax);
+            let mut read = |p: &Path| -> Option<Sample> {
+                let obj = objects.get(p.object()?)?;
+                let items = ops::collect(obj, env, p).ok()?;
+                Some(sample_of(obj, p, &items))
+            };
+            s.observations.on_change(changed, &mut read, attrs);
+        }
+        self.send_notifications(now, env);
+    }
+
+    /// Send every notification that is due (RFC 7641 §4, TS §5.5.2).
+    fn send_notifications(&mut self, now: Instant, env: &mut dyn Env) {
+        for i in 0..self.sessions.len() {
+            if !matches!(self.sessions[i].state, SessionState::Registered { .. }) {
+                // Not registered (disabled, offline): notifications wait and
+                // go out with the latest value once registered again.
+                continue;
+            }
+            let ssid = self.sessions[i].ssid;
+            let (pmin, pmax) = self.objects.server.by_ssid(ssid).map_or((0, 0), |v| (v.default_pmin_s, v.default_pmax_s));
+            let due = {
+                let store = &self.sessions[i].attrs;
+                self.sessions[i].observations.due(now, |p| store.effective(p, pmin, pmax))
+            };
+            for d in due {
+                let Some(obj) = d.path.object().and_then(|o| self.objects.get(o)) else { continue };
+                let format = ContentFormat::from_cf(d.format);
+                let (reply, sample) = match (ops::read(obj, env, &d.path, format), ops::collect(obj, env, &d.path)) {
+                    (Ok((cf, body)), Ok(items)) => {
+                        let sample = sample_of(obj, &d.path, &items);
+                        let mut r = Reply::code(Code::CONTENT);
+                        r.cf = Some(cf.cf());
+                        r.observe = Some(d.seq);
+                        r.payload = body;
+                        (r, sample)
+                    }
+                    // The observed thing is gone: a final error notification (TS §5.5.2).
+                    _ => (Reply::code(Code::NOT_FOUND), Sample::of_body(&[], None)),
+                };
+                let s = &mut self.sessions[i];
+                let confirmable = d.confirmable && !s.endpoint.busy();
+                let mid = s.endpoint.next_mid();
+                let t = if confirmable { MsgType::Con } else { MsgType::Non };
+                let Some(bytes) = reply.encode(t, mid, &d.token) else { continue };
+                if confirmable {
+                    let _ = s.endpoint.send_request(now, mid, &d.token, true, bytes);
+                } else {
+                    s.endpoint.send_raw(bytes);
+                }
+                if reply.code == Some(Code::NOT_FOUND) {
+                    s.observations.cancel_by_token(&d.token);
+                } else {
+                    s.observations.notified(now, &d.token, mid, confirmable, sample);
+                }
+            }
+        }
+        self.flush_sessions();
+    }
+
+    pub(super) fn session_datagram(&mut self, now: Instant, conn: ConnId, data: &[u8], env: &mut dyn Env) {
         let Some(i) = self.session_index(conn) else { return };
         if !self.sessions[i].is_open() {
             return;
         }
-        // Borrow dance: take the endpoint out while the message borrows `data`.
+        // Take the endpoint out while the message borrows `data`.
         let mut ep = core::mem::replace(&mut self.sessions[i].endpoint, Endpoint::new(0, 0));
         match ep.handle_datagram(now, data) {
             Incoming::Response(m) => {
                 self.sessions[i].endpoint = ep;
                 self.session_response(now, i, &m);
-                return;
             }
             Incoming::Request(m) => {
-                let after = self.dm_request(now, i, &mut ep, &m, device);
+                let (reply, effect, changed) = self.dm_request(now, i, &m, env);
+                send_reply(&mut ep, now, &m, &reply);
                 self.sessions[i].endpoint = ep;
                 // The response goes out before whatever the request triggers
                 // (a reboot must not swallow its own 2.04).
                 self.flush_sessions();
-                self.after_dm(now, i, after);
-                return;
+                if let Some(p) = changed {
+                    self.sessions_changed(now, &p, env);
+                }
+                self.apply_effect(now, i, effect);
             }
-            Incoming::Reset { .. } => {
-                let state = self.sessions[i].state;
+            Incoming::Reset { mid } => {
                 self.sessions[i].endpoint = ep;
-                if matches!(state, SessionState::Registering | SessionState::Updating) {
+                // RFC 7641 §3.6: a Reset to a notification cancels the observation.
+                if self.sessions[i].observations.cancel_by_mid(mid).is_some() {
+                    log!(LOG_INF, "observation cancelled by Reset");
+                    return;
+                }
+                if matches!(self.sessions[i].state, SessionState::Registering | SessionState::Updating) {
                     self.defer_session(now, i, LWM2M_CARRIER_DEFERRED_SERVER_REGISTRATION, true);
                 }
-                return;
             }
-            Incoming::Handled | Incoming::Malformed => {}
+            Incoming::Handled | Incoming::Malformed => self.sessions[i].endpoint = ep,
         }
-        self.sessions[i].endpoint = ep;
     }
 
     fn session_response(&mut self, now: Instant, i: usize, m: &Message) {
@@ -332,7 +611,7 @@ impl Engine {
                     loc.push('/');
                     loc.push_str(seg);
                 }
-                if loc.is_empty() || loc.len() > crate::limits::MAX_LOCATION_LEN {
+                if loc.is_empty() || loc.len() > limits::MAX_LOCATION_LEN {
                     log!(LOG_WRN, "registration without a usable location");
                     self.defer_session(now, i, LWM2M_CARRIER_DEFERRED_SERVER_REGISTRATION, true);
                     return;
@@ -357,22 +636,17 @@ impl Engine {
                 self.persist_locations();
                 self.send_register(now, i);
             }
-            SessionState::Updating => {
-                self.defer_session(now, i, LWM2M_CARRIER_DEFERRED_SERVER_REGISTRATION, true);
-            }
+            SessionState::Updating => self.defer_session(now, i, LWM2M_CARRIER_DEFERRED_SERVER_REGISTRATION, true),
+            SessionState::Deregistering { after } => self.deregistered(now, i, after),
             _ => {}
         }
     }
 
-    /// Serve one device-management request; returns what to do afterwards.
-    fn dm_request(&mut self, now: Instant, i: usize, ep: &mut Endpoint, m: &Message, device: &mut Device) -> AfterDm {
-        let (code, cf, payload, after) = self.dm_operation(i, m, device);
-        respond(ep, now, m, code, cf, &payload);
-        after
-    }
-
-    fn dm_operation(&mut self, i: usize, m: &Message, device: &mut Device) -> (Code, Option<u16>, Vec<u8>, AfterDm) {
-        let fail = |c: Code| (c, None, Vec::new(), AfterDm::Nothing);
+    /// Serve one request of the device management and information reporting
+    /// interfaces. Returns the reply, what the request asks the client to do
+    /// afterwards, and a path whose values changed (for observations).
+    fn dm_request(&mut self, now: Instant, i: usize, m: &Message, env: &mut dyn Env) -> (Reply, Effect, Option<Path>) {
+        let fail = |c: Code| (Reply::code(c), Effect::None, None);
         if let Some(c) = m.unknown_critical(KNOWN_OPTIONS) {
             log!(LOG_WRN, "unknown critical option ", c);
             return fail(Code::BAD_OPTION);
@@ -387,140 +661,216 @@ impl Engine {
                 None => return fail(Code::NOT_ACCEPTABLE),
             },
         };
+        let Some(oid) = path.object() else { return fail(Code::METHOD_NOT_ALLOWED) };
+        // TS §5.4: the Security object is not accessible to LwM2M servers (4.01).
+        if oid == security::OBJECT_ID {
+            return fail(Code::UNAUTHORIZED);
+        }
+        if self.objects.get(oid).is_none() {
+            return fail(Code::NOT_FOUND);
+        }
+        let has_query = m.options_of(option::URI_QUERY).next().is_some();
         match m.code {
-            Code::GET if accept == Some(ContentFormat::Link) => match discover(&path, device) {
-                Ok(out) => (Code::CONTENT, Some(ContentFormat::Link.cf()), out, AfterDm::Nothing),
-                Err(c) => fail(c),
-            },
-            Code::GET => match self.objects.read(&path, accept, device) {
-                Ok((cf, out)) => (Code::CONTENT, Some(cf.cf()), out, AfterDm::Nothing),
-                Err(c) => fail(c),
-            },
-            Code::PUT if m.payload.is_empty() && m.options_of(option::URI_QUERY).next().is_some() => {
-                // Write-Attributes (TS §5.4.4) comes with observation support.
-                fail(Code::METHOD_NOT_ALLOWED)
-            }
-            Code::PUT | Code::POST if matches!(path, Path::Resource(..)) && m.code == Code::POST => {
-                self.execute(i, &path, device)
-            }
-            Code::PUT | Code::POST => {
-                let cf = match content_format(m) {
-                    Ok(cf) => cf,
-                    Err(c) => return fail(c),
-                };
-                if matches!(path, Path::Object(_)) {
-                    return fail(Code::METHOD_NOT_ALLOWED); // Create comes later
-                }
-                match self.objects.write(Caller::Server, &path, cf, m.payload) {
-                    Ok(()) => {
-                        self.committed = self.objects.clone();
-                        (Code::CHANGED, None, Vec::new(), AfterDm::ServerChanged)
+            Code::GET if accept == Some(ContentFormat::Link) => {
+                let obj = self.objects.get(oid).unwrap_or(&self.objects.device);
+                let store = &self.sessions[i].attrs;
+                match ops::discover(obj, env, &path, &mut |p, w| store.discover_attrs(p).write_link(w)) {
+                    Ok(body) => {
+                        let mut r = Reply::code(Code::CONTENT);
+                        r.cf = Some(ContentFormat::Link.cf());
+                        r.payload = body;
+                        (r, Effect::None, None)
                     }
                     Err(c) => fail(c),
                 }
             }
-            Code::DELETE => fail(Code::METHOD_NOT_ALLOWED),
+            Code::GET => self.read_or_observe(now, i, m, &path, accept, env),
+            Code::PUT if has_query && m.payload.is_empty() => {
+                // Write-Attributes (TS §5.4.4).
+                if let Err(c) = ops::check_exists(self.objects.get(oid).unwrap_or(&self.objects.device), &path) {
+                    return fail(c);
+                }
+                let change = match parse_write_attributes(m.options_of(option::URI_QUERY), &path) {
+                    Ok(c) => c,
+                    Err(e) => return fail(e.code()),
+                };
+                match self.sessions[i].attrs.apply(&path, &change) {
+                    Ok(()) => (Reply::code(Code::CHANGED), Effect::None, Some(path)),
+                    Err(e) => fail(e.code()),
+                }
+            }
+            Code::PUT | Code::POST => self.write_request(now, i, m, &path, env),
+            Code::DELETE => {
+                let Path::Instance(_, inst) = path else { return fail(Code::METHOD_NOT_ALLOWED) };
+                let Some(obj) = self.objects.get_mut(oid) else { return fail(Code::NOT_FOUND) };
+                match obj.delete(inst) {
+                    Ok(()) => {
+                        for s in &mut self.sessions {
+                            s.attrs.remove_within(&path);
+                        }
+                        self.committed = self.objects.clone();
+                        (Reply::code(Code::DELETED), Effect::ServerChanged, Some(path))
+                    }
+                    Err(c) => fail(c),
+                }
+            }
             _ => fail(Code::METHOD_NOT_ALLOWED),
         }
     }
 
-    fn execute(&mut self, i: usize, path: &Path, device: &mut Device) -> (Code, Option<u16>, Vec<u8>, AfterDm) {
-        let ok = |a| (Code::CHANGED, None, Vec::new(), a);
-        let fail = |c| (c, None, Vec::new(), AfterDm::Nothing);
-        match *path {
-            Path::Resource(device::OBJECT_ID, 0, r) if Device::is_executable(r) => match r {
-                device::res::REBOOT => ok(AfterDm::Reboot),
-                device::res::RESET_ERROR_CODE => {
-                    device.reset_error_codes();
-                    ok(AfterDm::Nothing)
-                }
-                _ => fail(Code::METHOD_NOT_ALLOWED), // Factory Reset comes later
-            },
-            Path::Resource(device::OBJECT_ID, 0, r) if Device::is_resource(r) => fail(Code::METHOD_NOT_ALLOWED),
-            Path::Resource(server::OBJECT_ID, inst, server::res::REGISTRATION_UPDATE_TRIGGER) => {
-                match self.objects.server.iter().find(|s| s.id == inst) {
-                    Some(s) if s.ssid == self.sessions[i].ssid => ok(AfterDm::UpdateNow),
-                    Some(_) => ok(AfterDm::Nothing),
-                    None => fail(Code::NOT_FOUND),
-                }
-            }
-            Path::Resource(server::OBJECT_ID, inst, r) => {
-                if !self.objects.server.iter().any(|s| s.id == inst) {
-                    fail(Code::NOT_FOUND)
-                } else if server::ServerInstance::resource_type(r).is_some() {
-                    fail(Code::METHOD_NOT_ALLOWED)
-                } else {
-                    fail(Code::NOT_FOUND)
+    /// Read (TS §5.4.1), Observe and Cancel Observation (§5.5.1, §5.5.3),
+    /// with Block2 for large bodies (RFC 7959 §2.4).
+    fn read_or_observe(&mut self, now: Instant, i: usize, m: &Message, path: &Path, accept: Option<ContentFormat>, env: &mut dyn Env) -> (Reply, Effect, Option<Path>) {
+        let fail = |c: Code| (Reply::code(c), Effect::None, None);
+        let Some(obj) = path.object().and_then(|o| self.objects.get(o)) else { return fail(Code::NOT_FOUND) };
+        let (cf, body) = match ops::read(obj, env, path, accept) {
+            Ok(r) => r,
+            Err(c) => return fail(c),
+        };
+        let mut r = Reply::code(Code::CONTENT);
+        r.cf = Some(cf.cf());
+        match m.observe() {
+            Some(0) => {
+                let items = ops::collect(obj, env, path).unwrap_or_default();
+                let sample = sample_of(obj, path, &items);
+                match self.sessions[i].observations.observe(now, m.token, *path, cf.cf(), sample) {
+                    Ok(seq) => r.observe = Some(seq),
+                    // RFC 7641 §4.1: when it cannot keep the observation the
+                    // server answers as to a plain GET.
+                    Err(_) => log!(LOG_WRN, "observation table full: answering as a plain read"),
                 }
             }
-            Path::Resource(0, _, _) => fail(Code::UNAUTHORIZED),
-            _ => fail(Code::NOT_FOUND),
+            Some(1) => {
+                self.sessions[i].observations.cancel_request(m.token, path);
+            }
+            _ => {}
+        }
+        if blockwise::needs_block2(body.len(), MAX_PAYLOAD) || m.block2().is_some() {
+            match blockwise::block2_slice(&body, m.block2(), PREFERRED_SZX) {
+                Ok((b, slice)) => {
+                    r.etag = Some(blockwise::etag(&body));
+                    r.block2 = Some(b);
+                    r.payload = slice.to_vec();
+                }
+                Err(_) => return fail(Code::BAD_OPTION),
+            }
+        } else {
+            r.payload = body;
+        }
+        (r, Effect::None, None)
+    }
+
+    /// Write (PUT replace / POST partial update), Execute (POST on a
+    /// resource) and Create (POST on an object), with Block1 reassembly.
+    fn write_request(&mut self, now: Instant, i: usize, m: &Message, path: &Path, env: &mut dyn Env) -> (Reply, Effect, Option<Path>) {
+        let fail = |c: Code| (Reply::code(c), Effect::None, None);
+        let oid = path.object().unwrap_or(0);
+        // Execute: POST on a resource (TS §5.4.5).
+        if m.code == Code::POST && matches!(path, Path::Resource(..)) {
+            let Some(obj) = self.objects.get_mut(oid) else { return fail(Code::NOT_FOUND) };
+            return match ops::execute(obj, env, path, m.payload) {
+                Ok(e) => (Reply::code(Code::CHANGED), e, Some(*path)),
+                Err(c) => fail(c),
+            };
+        }
+        let cf = match content_format(m) {
+            Ok(cf) => cf,
+            Err(c) => return fail(c),
+        };
+        // Block-wise write (RFC 7959 §2.5).
+        let mut block1_done = None;
+        let assembled;
+        let payload: &[u8] = match m.block1() {
+            None => m.payload,
+            Some(b) => {
+                let key = blockwise::path_key(m).unwrap_or_default();
+                let size1 = m.uint_option(option::SIZE1);
+                match self.sessions[i].block1.offer(now, &key, b, m.payload, size1) {
+                    Block1Outcome::Continue(b) => {
+                        let mut r = Reply::code(Code::CONTINUE);
+                        r.block1 = Some(b);
+                        return (r, Effect::None, None);
+                    }
+                    Block1Outcome::TooLarge { max } => {
+                        let mut r = Reply::code(Code::REQUEST_ENTITY_TOO_LARGE);
+                        r.size1 = Some(max);
+                        return (r, Effect::None, None);
+                    }
+                    Block1Outcome::Incomplete => return fail(Code::REQUEST_ENTITY_INCOMPLETE),
+                    Block1Outcome::Complete(body) => {
+                        block1_done = Some(b);
+                        assembled = body;
+                        &assembled
+                    }
+                }
+            }
+        };
+        let Some(obj) = self.objects.get_mut(oid) else { return fail(Code::NOT_FOUND) };
+        let result = if m.code == Code::POST && matches!(path, Path::Object(_)) {
+            match ops::create(obj, env, path, cf, payload) {
+                Ok(inst) => {
+                    let mut r = Reply::code(Code::CREATED);
+                    r.location = Some((oid, inst));
+                    Ok((r, Effect::ServerChanged, Some(Path::Object(oid))))
+                }
+                Err(c) => Err(c),
+            }
+        } else {
+            let mode = if m.code == Code::PUT { WriteMode::Replace } else { WriteMode::Update };
+            ops::write(obj, env, path, cf, payload, mode, Writer::Server).map(|e| (Reply::code(Code::CHANGED), e, Some(*path)))
+        };
+        match result {
+            Ok((mut r, e, changed)) => {
+                r.block1 = block1_done;
+                if oid == server::OBJECT_ID || e == Effect::ServerChanged {
+                    self.committed = self.objects.clone();
+                }
+                (r, e, changed)
+            }
+            Err(c) => fail(c),
         }
     }
 
-    fn after_dm(&mut self, now: Instant, i: usize, after: AfterDm) {
-        match after {
-            AfterDm::Nothing => {}
-            AfterDm::Reboot => self.outbox.push_back(Action::Reboot),
-            AfterDm::UpdateNow => {
-                if matches!(self.sessions[i].state, SessionState::Registered { .. }) {
-                    self.send_update(now, i);
+    fn apply_effect(&mut self, now: Instant, i: usize, effect: Effect) {
+        match effect {
+            Effect::None => {}
+            Effect::Reboot => self.outbox.push_back(Action::Reboot),
+            Effect::FactoryReset => self.outbox.push_back(Action::FactoryReset),
+            Effect::UpdateTrigger(ssid) => {
+                if let Some(j) = self.sessions.iter().position(|s| s.ssid == ssid) {
+                    if matches!(self.sessions[j].state, SessionState::Registered { .. }) {
+                        self.send_update(now, j);
+                    }
                 }
             }
-            AfterDm::ServerChanged => {
-                // A new lifetime is announced with an Update right away (§5.3.2).
-                let ssid = self.sessions[i].ssid;
-                if let Some(srv) = self.objects.server.iter().find(|s| s.ssid == ssid) {
-                    let lt = srv.lifetime_s;
-                    let s = &mut self.sessions[i];
-                    if lt != s.lifetime_s {
+            Effect::Disable(ssid) => {
+                if let Some(j) = self.sessions.iter().position(|s| s.ssid == ssid) {
+                    if self.sessions[j].is_open() {
+                        self.send_deregister(now, j, AfterDeregister::Disable);
+                    }
+                }
+            }
+            Effect::BootstrapTrigger => self.bootstrap_trigger(now),
+            Effect::ServerChanged => {
+                // A new lifetime or binding is announced with an Update (§5.3.2).
+                for j in 0..self.sessions.len() {
+                    let ssid = self.sessions[j].ssid;
+                    let Some(srv) = self.objects.server.by_ssid(ssid) else { continue };
+                    let (lt, binding) = (srv.lifetime_s, srv.binding.clone());
+                    let s = &mut self.sessions[j];
+                    if lt != s.lifetime_s || binding != s.binding {
                         s.lifetime_s = lt;
+                        s.binding = binding;
                         if matches!(s.state, SessionState::Registered { .. }) {
-                            self.send_update(now, i);
+                            self.send_update(now, j);
                         }
                     }
                 }
+                let _ = i;
                 self.persist();
             }
         }
-    }
-}
-
-/// What a DM request asks of the engine after it was answered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum AfterDm {
-    Nothing,
-    Reboot,
-    UpdateNow,
-    ServerChanged,
-}
-
-/// Discover (TS §5.4.2) without attributes: the object's instances and
-/// resources as CoRE links.
-fn discover(path: &Path, device: &Device) -> Result<Vec<u8>, Code> {
-    let mut out = Vec::new();
-    match *path {
-        Path::Object(device::OBJECT_ID) | Path::Instance(device::OBJECT_ID, 0) => {
-            let mut w = LinkWriter::new(&mut out);
-            if matches!(path, Path::Object(_)) {
-                w.link(&Path::Object(device::OBJECT_ID));
-            }
-            w.link(&Path::Instance(device::OBJECT_ID, 0));
-            for &r in device::READABLE {
-                if device.read(r, 0).is_some() {
-                    w.link(&Path::Resource(device::OBJECT_ID, 0, r));
-                }
-            }
-            for r in [device::res::REBOOT, device::res::RESET_ERROR_CODE] {
-                w.link(&Path::Resource(device::OBJECT_ID, 0, r));
-            }
-            Ok(out)
-        }
-        Path::Resource(device::OBJECT_ID, 0, r) if device.read(r, 0).is_some() => {
-            LinkWriter::new(&mut out).link(path);
-            Ok(out)
-        }
-        _ => Err(Code::NOT_FOUND),
+        self.flush_sessions();
     }
 }
 

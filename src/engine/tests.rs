@@ -12,6 +12,53 @@ use crate::coap::msg::{option, Code, Message, MessageWriter, MsgType};
 use crate::lwm2m::tlv::{self, TlvType};
 use crate::lwm2m::value::Value;
 use crate::objects::device::Device;
+use crate::objects::model::Env as EnvTrait;
+
+/// The platform as the objects see it, scripted.
+struct TestEnv {
+    device: Device,
+    utc: i32,
+    offset: i32,
+    tz: String,
+    memory_free: i32,
+    at_answers: BTreeMap<String, String>,
+}
+
+impl EnvTrait for TestEnv {
+    fn with_device(&mut self, f: &mut dyn FnMut(&mut Device)) {
+        f(&mut self.device)
+    }
+    fn at(&mut self, cmd: &str) -> Result<String, i32> {
+        self.at_answers.get(cmd).cloned().ok_or(-8)
+    }
+    fn memory_free(&mut self) -> i32 {
+        self.memory_free
+    }
+    fn utc_time(&mut self) -> i32 {
+        self.utc
+    }
+    fn utc_offset(&mut self) -> i32 {
+        self.offset
+    }
+    fn timezone(&mut self) -> String {
+        self.tz.clone()
+    }
+    fn set_utc_time(&mut self, t: i32) -> i32 {
+        if t < 0 {
+            return -22;
+        }
+        self.utc = t;
+        0
+    }
+    fn set_utc_offset(&mut self, m: i32) -> i32 {
+        self.offset = m;
+        0
+    }
+    fn set_timezone(&mut self, tz: &str) -> i32 {
+        self.tz = tz.into();
+        0
+    }
+}
 
 const IMEI: &str = "351358815340515";
 const EP: &str = "urn:imei:351358815340515";
@@ -21,7 +68,7 @@ const BS_URI: &str = "coaps://bs.example:5784";
 struct Sim {
     e: Engine,
     now: Instant,
-    device: Device,
+    env: TestEnv,
     events: Vec<Event>,
     at: Vec<String>,
     /// Credentials by (tag, kind), and whether each write happened offline.
@@ -65,7 +112,14 @@ impl Sim {
         Sim {
             e: Engine::new(config, stored),
             now: Instant(1000),
-            device: Device::new(),
+            env: TestEnv {
+                device: Device::new(),
+                utc: 1_700_000_000,
+                offset: 60,
+                tz: "Europe/Oslo".into(),
+                memory_free: 42,
+                at_answers: BTreeMap::new(),
+            },
             events: Vec::new(),
             at: Vec::new(),
             creds: BTreeMap::new(),
@@ -144,10 +198,10 @@ impl Sim {
                         self.stores.insert(id, data);
                     }
                     Action::SetModemIdentity(idn) => {
-                        self.device.serial = idn.imei;
-                        self.device.manufacturer = idn.manufacturer;
+                        self.env.device.serial = idn.imei;
+                        self.env.device.manufacturer = idn.manufacturer;
                     }
-                    Action::Reboot => self.reboots += 1,
+                    Action::Reboot | Action::FactoryReset => self.reboots += 1,
                 }
             }
             if self.notifs.is_empty() {
@@ -174,7 +228,7 @@ impl Sim {
             match self.e.poll_timeout() {
                 Some(t) if t <= end => {
                     self.now = self.now.max(t);
-                    self.e.handle_timeout(self.now);
+                    self.e.handle_timeout(self.now, &mut self.env);
                     self.pump();
                 }
                 _ => break,
@@ -185,7 +239,7 @@ impl Sim {
 
     /// The server on `conn` sends `data` to the client.
     fn deliver(&mut self, conn: ConnId, data: &[u8]) {
-        self.e.handle_datagram(self.now, conn, data, &mut self.device);
+        self.e.handle_datagram(self.now, conn, data, &mut self.env);
         self.pump();
     }
 
@@ -420,9 +474,9 @@ fn device_object_reads_in_tlv_and_text() {
     let mut s = Sim::new(BTreeMap::new());
     bootstrap(&mut s, 60);
     register(&mut s);
-    s.device.set_power_sources(&[0, 1]).unwrap();
-    s.device.set_voltage(1, 3700).unwrap();
-    s.device.set_battery_level(87).unwrap();
+    s.env.device.set_power_sources(&[0, 1]).unwrap();
+    s.env.device.set_voltage(1, 3700).unwrap();
+    s.env.device.set_battery_level(87).unwrap();
     let resp = s.request(1, Code::GET, &["3", "0"], None, Some(TLV), b"");
     let m = Message::parse(&resp).unwrap();
     assert_eq!((m.code, m.content_format()), (Code::CONTENT, Some(TLV)));
@@ -459,7 +513,7 @@ fn reboot_execute_answers_then_reboots() {
     register(&mut s);
     let mut w = MessageWriter::new(MsgType::Con, Code::POST, 0x7777, &[1]).unwrap();
     w.option(option::URI_PATH, b"3").unwrap().option(option::URI_PATH, b"0").unwrap().option(option::URI_PATH, b"4").unwrap();
-    s.e.handle_datagram(s.now, 1, &w.finish(), &mut s.device);
+    s.e.handle_datagram(s.now, 1, &w.finish(), &mut s.env);
     // The 2.04 is sent before the reboot is executed.
     let first = s.e.poll_action().unwrap();
     assert!(matches!(&first, Action::Send { conn: 1, data } if code_of(data) == Code::CHANGED), "{first:?}");

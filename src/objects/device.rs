@@ -11,7 +11,9 @@ use heapless::Vec as HVec;
 use crate::capi::types::*;
 use crate::errno::{E2BIG, EINVAL, ENODEV, ENOENT};
 use crate::limits::STRING_MAX_LEN;
-use crate::lwm2m::value::Value;
+use crate::coap::msg::Code;
+use crate::lwm2m::value::{ResourceType, Value};
+use crate::objects::model::{single, str_of, Effect, Env, Object, OwnedValue, ResourceDef, Sink, WriteMode, WriteValue, MAX_INSTANCES, R, RW};
 
 pub const OBJECT_ID: u16 = 3;
 
@@ -45,26 +47,6 @@ pub mod res {
     pub const MEMORY_TOTAL: u16 = 21;
 }
 
-/// Resources a Read of /3/0 returns, in order.
-pub const READABLE: &[u16] = &[
-    res::MANUFACTURER,
-    res::MODEL_NUMBER,
-    res::SERIAL_NUMBER,
-    res::FIRMWARE_VERSION,
-    res::AVAILABLE_POWER_SOURCES,
-    res::POWER_SOURCE_VOLTAGE,
-    res::POWER_SOURCE_CURRENT,
-    res::BATTERY_LEVEL,
-    res::MEMORY_FREE,
-    res::ERROR_CODE,
-    res::SUPPORTED_BINDING,
-    res::DEVICE_TYPE,
-    res::HARDWARE_VERSION,
-    res::SOFTWARE_VERSION,
-    res::BATTERY_STATUS,
-    res::MEMORY_TOTAL,
-];
-
 /// The single instance /3/0.
 #[derive(Debug, Clone)]
 pub struct Device {
@@ -75,20 +57,13 @@ pub struct Device {
     power_sources: HVec<u8, MAX_POWER_SOURCES>,
     voltages: HVec<i32, MAX_POWER_SOURCES>,
     currents: HVec<i32, MAX_POWER_SOURCES>,
-    battery_level: u8,
-    battery_status: i32,
+    pub(crate) battery_level: u8,
+    pub(crate) battery_status: i32,
     error_codes: HVec<i32, MAX_ERROR_CODES>,
-    memory_total: u32,
-    device_type: String,
-    hardware_version: String,
-    software_version: String,
-}
-
-/// What one resource reads as.
-pub enum ResourceValue<'a> {
-    Single(Value<'a>),
-    /// A multiple-instance resource: instance ids 0..n with integer values.
-    MultiInt(HVec<i64, 8>),
+    pub(crate) memory_total: u32,
+    pub(crate) device_type: String,
+    pub(crate) hardware_version: String,
+    pub(crate) software_version: String,
 }
 
 impl Default for Device {
@@ -275,40 +250,181 @@ impl Device {
         Ok(())
     }
 
-    /// Value of resource `id`, or None if /3/0/id is not readable here.
-    pub fn read(&self, id: u16, memory_free_kb: i64) -> Option<ResourceValue<'_>> {
-        fn multi<T: Copy + Into<i64>>(v: &[T]) -> ResourceValue<'static> {
-            ResourceValue::MultiInt(v.iter().map(|&x| x.into()).collect())
-        }
+    /// Multiple-instance integer resources, for the Device object.
+    fn multi(&self, id: u16) -> Option<heapless::Vec<i64, 8>> {
         Some(match id {
-            res::MANUFACTURER => ResourceValue::Single(Value::Str(&self.manufacturer)),
-            res::MODEL_NUMBER => ResourceValue::Single(Value::Str(&self.model)),
-            res::SERIAL_NUMBER => ResourceValue::Single(Value::Str(&self.serial)),
-            res::FIRMWARE_VERSION => ResourceValue::Single(Value::Str(&self.firmware_version)),
-            res::AVAILABLE_POWER_SOURCES => multi(&self.power_sources),
-            res::POWER_SOURCE_VOLTAGE => multi(&self.voltages),
-            res::POWER_SOURCE_CURRENT => multi(&self.currents),
-            res::BATTERY_LEVEL => ResourceValue::Single(Value::Int(self.battery_level as i64)),
-            res::MEMORY_FREE => ResourceValue::Single(Value::Int(memory_free_kb)),
-            res::ERROR_CODE => multi(&self.error_codes),
-            res::SUPPORTED_BINDING => ResourceValue::Single(Value::Str("UQS")),
-            res::DEVICE_TYPE => ResourceValue::Single(Value::Str(&self.device_type)),
-            res::HARDWARE_VERSION => ResourceValue::Single(Value::Str(&self.hardware_version)),
-            res::SOFTWARE_VERSION => ResourceValue::Single(Value::Str(&self.software_version)),
-            res::BATTERY_STATUS => ResourceValue::Single(Value::Int(self.battery_status as i64)),
-            res::MEMORY_TOTAL => ResourceValue::Single(Value::Int(self.memory_total as i64)),
+            res::AVAILABLE_POWER_SOURCES => self.power_sources.iter().map(|&x| x as i64).collect(),
+            res::POWER_SOURCE_VOLTAGE => self.voltages.iter().map(|&x| x as i64).collect(),
+            res::POWER_SOURCE_CURRENT => self.currents.iter().map(|&x| x as i64).collect(),
+            res::ERROR_CODE => self.error_codes.iter().map(|&x| x as i64).collect(),
             _ => return None,
         })
     }
+}
 
-    /// Is `id` a resource of the Device object at all (for 4.04 vs 4.05)?
-    pub fn is_resource(id: u16) -> bool {
-        id <= res::MEMORY_TOTAL
+/// Resource table of /3/0 (Appendix E.4).
+const DEFS: &[ResourceDef] = &[
+    ResourceDef::single(res::MANUFACTURER, ResourceType::Str, R),
+    ResourceDef::single(res::MODEL_NUMBER, ResourceType::Str, R),
+    ResourceDef::single(res::SERIAL_NUMBER, ResourceType::Str, R),
+    ResourceDef::single(res::FIRMWARE_VERSION, ResourceType::Str, R),
+    ResourceDef::exec(res::REBOOT),
+    ResourceDef::exec(res::FACTORY_RESET),
+    ResourceDef::multi(res::AVAILABLE_POWER_SOURCES, ResourceType::Int, R),
+    ResourceDef::multi(res::POWER_SOURCE_VOLTAGE, ResourceType::Int, R),
+    ResourceDef::multi(res::POWER_SOURCE_CURRENT, ResourceType::Int, R),
+    ResourceDef::single(res::BATTERY_LEVEL, ResourceType::Int, R),
+    ResourceDef::single(res::MEMORY_FREE, ResourceType::Int, R),
+    ResourceDef::multi(res::ERROR_CODE, ResourceType::Int, R),
+    ResourceDef::exec(res::RESET_ERROR_CODE),
+    ResourceDef::single(res::CURRENT_TIME, ResourceType::Time, RW),
+    ResourceDef::single(res::UTC_OFFSET, ResourceType::Str, RW),
+    ResourceDef::single(res::TIMEZONE, ResourceType::Str, RW),
+    ResourceDef::single(res::SUPPORTED_BINDING, ResourceType::Str, R),
+    ResourceDef::single(res::DEVICE_TYPE, ResourceType::Str, R),
+    ResourceDef::single(res::HARDWARE_VERSION, ResourceType::Str, R),
+    ResourceDef::single(res::SOFTWARE_VERSION, ResourceType::Str, R),
+    ResourceDef::single(res::BATTERY_STATUS, ResourceType::Int, R),
+    ResourceDef::single(res::MEMORY_TOTAL, ResourceType::Int, R),
+];
+
+/// The Device object over the values the setters keep and the
+/// application's time and memory hooks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeviceObject;
+
+/// "UTC+hh:mm" for an offset in minutes (behaviour.md §2.8).
+pub fn format_utc_offset(minutes: i32, out: &mut String) {
+    out.push_str("UTC");
+    out.push(if minutes < 0 { '-' } else { '+' });
+    let m = minutes.unsigned_abs();
+    for d in [(m / 60) / 10, (m / 60) % 10] {
+        out.push((b'0' + d.min(9) as u8) as char);
     }
+    out.push(':');
+    for d in [(m % 60) / 10, (m % 60) % 10] {
+        out.push((b'0' + d as u8) as char);
+    }
+}
 
-    /// Is `id` executable (Reboot, Factory Reset, Reset Error Code)?
-    pub fn is_executable(id: u16) -> bool {
-        matches!(id, res::REBOOT | res::FACTORY_RESET | res::RESET_ERROR_CODE)
+/// Parse a UTC offset written by a server: "±hh", "±hhmm", "±hh:mm", with an
+/// optional "UTC" prefix; -720..=840 minutes. Returns minutes.
+pub fn parse_utc_offset(s: &str) -> Option<i32> {
+    let s = s.strip_prefix("UTC").unwrap_or(s).as_bytes();
+    let (sign, rest) = match s.first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let digits: heapless::Vec<u8, 4> = match rest.len() {
+        2 | 4 => rest.iter().copied().collect(),
+        5 if rest[2] == b':' => rest.iter().copied().filter(|&c| c != b':').collect(),
+        _ => return None,
+    };
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = |i: usize| (digits[i] - b'0') as i32;
+    let h = n(0) * 10 + n(1);
+    let m = if digits.len() == 4 { n(2) * 10 + n(3) } else { 0 };
+    if m >= 60 {
+        return None;
+    }
+    let total = sign * (h * 60 + m);
+    (-720..=840).contains(&total).then_some(total)
+}
+
+impl Object for DeviceObject {
+    fn id(&self) -> u16 {
+        OBJECT_ID
+    }
+    fn defs(&self) -> &'static [ResourceDef] {
+        DEFS
+    }
+    fn instances(&self) -> heapless::Vec<u16, MAX_INSTANCES> {
+        let mut v = heapless::Vec::new();
+        let _ = v.push(0);
+        v
+    }
+    fn read(&self, env: &mut dyn Env, _inst: u16, r: u16, out: &mut dyn Sink) -> Result<(), Code> {
+        match r {
+            res::MEMORY_FREE => single(out, Value::Int(env.memory_free() as i64)),
+            res::CURRENT_TIME => single(out, Value::Time(env.utc_time() as i64)),
+            res::UTC_OFFSET => {
+                let mut s = String::new();
+                format_utc_offset(env.utc_offset(), &mut s);
+                single(out, Value::Str(&s))
+            }
+            res::TIMEZONE => {
+                let tz = env.timezone();
+                single(out, Value::Str(&tz))
+            }
+            _ => {
+                let mut result = Ok(());
+                env.with_device(&mut |d: &mut Device| {
+                    if let Some(list) = d.multi(r) {
+                        for (i, v) in list.iter().enumerate() {
+                            out.value(Some(i as u16), &Value::Int(*v));
+                        }
+                        return;
+                    }
+                    let v = match r {
+                        res::MANUFACTURER => Value::Str(&d.manufacturer),
+                        res::MODEL_NUMBER => Value::Str(&d.model),
+                        res::SERIAL_NUMBER => Value::Str(&d.serial),
+                        res::FIRMWARE_VERSION => Value::Str(&d.firmware_version),
+                        res::BATTERY_LEVEL => Value::Int(d.battery_level as i64),
+                        res::SUPPORTED_BINDING => Value::Str("UQS"),
+                        res::DEVICE_TYPE => Value::Str(&d.device_type),
+                        res::HARDWARE_VERSION => Value::Str(&d.hardware_version),
+                        res::SOFTWARE_VERSION => Value::Str(&d.software_version),
+                        res::BATTERY_STATUS => Value::Int(d.battery_status as i64),
+                        res::MEMORY_TOTAL => Value::Int(d.memory_total as i64),
+                        _ => {
+                            result = Err(Code::METHOD_NOT_ALLOWED);
+                            return;
+                        }
+                    };
+                    out.value(None, &v);
+                });
+                result
+            }
+        }
+    }
+    fn write(&mut self, env: &mut dyn Env, _inst: u16, r: u16, v: &WriteValue, _mode: WriteMode) -> Result<Effect, Code> {
+        let rc = match (r, v) {
+            (res::CURRENT_TIME, WriteValue::Single(OwnedValue::Time(t) | OwnedValue::Int(t))) => {
+                let t = i32::try_from(*t).map_err(|_| Code::BAD_REQUEST)?;
+                env.set_utc_time(t)
+            }
+            (res::UTC_OFFSET, _) => {
+                let m = parse_utc_offset(str_of(v)?).ok_or(Code::BAD_REQUEST)?;
+                env.set_utc_offset(m)
+            }
+            (res::TIMEZONE, _) => {
+                let tz = str_of(v)?;
+                if tz.is_empty() || tz.len() > 64 {
+                    return Err(Code::BAD_REQUEST);
+                }
+                env.set_timezone(tz)
+            }
+            _ => return Err(Code::BAD_REQUEST),
+        };
+        if rc < 0 {
+            return Err(Code::BAD_REQUEST);
+        }
+        Ok(Effect::None)
+    }
+    fn execute(&mut self, env: &mut dyn Env, _inst: u16, r: u16, _args: &[u8]) -> Result<Effect, Code> {
+        match r {
+            res::REBOOT => Ok(Effect::Reboot),
+            res::FACTORY_RESET => Ok(Effect::FactoryReset),
+            res::RESET_ERROR_CODE => {
+                env.with_device(&mut |d: &mut Device| d.reset_error_codes());
+                Ok(Effect::None)
+            }
+            _ => Err(Code::METHOD_NOT_ALLOWED),
+        }
     }
 }
 
@@ -390,5 +506,26 @@ mod tests {
         let mut d = Device::new();
         assert_eq!(d.set_memory_total(u32::MAX), Err(-EINVAL));
         assert_eq!(d.set_memory_total(256), Ok(()));
+    }
+}
+
+#[cfg(test)]
+mod offset_tests {
+    use super::*;
+
+    #[test]
+    fn utc_offset_text() {
+        let mut s = String::new();
+        format_utc_offset(-330, &mut s);
+        assert_eq!(s, "UTC-05:30");
+        s.clear();
+        format_utc_offset(60, &mut s);
+        assert_eq!(s, "UTC+01:00");
+        assert_eq!(parse_utc_offset("+01"), Some(60));
+        assert_eq!(parse_utc_offset("UTC-0530"), Some(-330));
+        assert_eq!(parse_utc_offset("+14:00"), Some(840));
+        for bad in ["", "01", "+1", "+14:01", "-12:30", "+01:60", "UTC", "+0a"] {
+            assert_eq!(parse_utc_offset(bad), None, "{bad}");
+        }
     }
 }

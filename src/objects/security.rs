@@ -5,7 +5,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::limits::{MAX_PSK_IDENTITY_LEN, MAX_PSK_KEY_LEN, MAX_URI_LEN};
+use crate::coap::msg::Code;
 use crate::lwm2m::value::{ResourceType, Value};
+use crate::objects::model::{single, Effect, Env, Object, OwnedValue, ResourceDef, Sink, WriteMode, WriteValue, MAX_INSTANCES, RW};
 
 pub const OBJECT_ID: u16 = 0;
 
@@ -105,18 +107,89 @@ impl SecurityInstance {
         }
         Ok(())
     }
+}
 
-    /// The resources kept, for persistence (TLV record) — never sent to a DM server.
-    pub fn values(&self) -> [(u16, Value<'_>); 8] {
-        [
-            (res::URI, Value::Str(&self.uri)),
-            (res::BOOTSTRAP_SERVER, Value::Bool(self.bootstrap)),
-            (res::SECURITY_MODE, Value::Int(self.mode)),
-            (res::PUBLIC_KEY_OR_IDENTITY, Value::Opaque(&self.identity)),
-            (res::SECRET_KEY, Value::Opaque(&self.secret_key)),
-            (res::SHORT_SERVER_ID, Value::Int(self.ssid as i64)),
-            (res::CLIENT_HOLD_OFF_TIME, Value::Int(self.hold_off_s)),
-            (res::BS_ACCOUNT_TIMEOUT, Value::Int(self.bs_account_timeout_s)),
-        ]
+/// Resource table (Appendix E.1). All RW for the bootstrap server; a DM
+/// server never reaches this object (4.01, enforced by the engine).
+const DEFS: &[ResourceDef] = &[
+    ResourceDef::single(res::URI, ResourceType::Str, RW),
+    ResourceDef::single(res::BOOTSTRAP_SERVER, ResourceType::Bool, RW),
+    ResourceDef::single(res::SECURITY_MODE, ResourceType::Int, RW),
+    ResourceDef::single(res::PUBLIC_KEY_OR_IDENTITY, ResourceType::Opaque, RW),
+    ResourceDef::single(res::SERVER_PUBLIC_KEY, ResourceType::Opaque, crate::objects::model::W),
+    ResourceDef::single(res::SECRET_KEY, ResourceType::Opaque, RW),
+    ResourceDef::single(res::SMS_SECURITY_MODE, ResourceType::Int, crate::objects::model::W),
+    ResourceDef::single(res::SMS_BINDING_KEY_PARAMS, ResourceType::Opaque, crate::objects::model::W),
+    ResourceDef::single(res::SMS_BINDING_SECRET_KEYS, ResourceType::Opaque, crate::objects::model::W),
+    ResourceDef::single(res::SERVER_SMS_NUMBER, ResourceType::Str, crate::objects::model::W),
+    ResourceDef::single(res::SHORT_SERVER_ID, ResourceType::Int, RW),
+    ResourceDef::single(res::CLIENT_HOLD_OFF_TIME, ResourceType::Int, RW),
+    ResourceDef::single(res::BS_ACCOUNT_TIMEOUT, ResourceType::Int, RW),
+];
+
+/// The Security object: up to `MAX_SECURITY_INSTANCES` accounts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecurityObject {
+    pub instances: alloc::vec::Vec<SecurityInstance>,
+}
+
+impl SecurityObject {
+    fn get(&self, inst: u16) -> Result<&SecurityInstance, Code> {
+        self.instances.iter().find(|s| s.id == inst).ok_or(Code::NOT_FOUND)
+    }
+}
+
+impl Object for SecurityObject {
+    fn id(&self) -> u16 {
+        OBJECT_ID
+    }
+    fn defs(&self) -> &'static [ResourceDef] {
+        DEFS
+    }
+    fn instances(&self) -> heapless::Vec<u16, MAX_INSTANCES> {
+        let mut v: heapless::Vec<u16, MAX_INSTANCES> = self.instances.iter().map(|s| s.id).collect();
+        v.sort_unstable();
+        v
+    }
+    fn read(&self, _env: &mut dyn Env, inst: u16, r: u16, out: &mut dyn Sink) -> Result<(), Code> {
+        let s = self.get(inst)?;
+        single(
+            out,
+            match r {
+                res::URI => Value::Str(&s.uri),
+                res::BOOTSTRAP_SERVER => Value::Bool(s.bootstrap),
+                res::SECURITY_MODE => Value::Int(s.mode),
+                res::PUBLIC_KEY_OR_IDENTITY => Value::Opaque(&s.identity),
+                res::SECRET_KEY => Value::Opaque(&s.secret_key),
+                res::SHORT_SERVER_ID => Value::Int(s.ssid as i64),
+                res::CLIENT_HOLD_OFF_TIME => Value::Int(s.hold_off_s),
+                res::BS_ACCOUNT_TIMEOUT => Value::Int(s.bs_account_timeout_s),
+                _ => return Err(Code::NOT_FOUND),
+            },
+        )
+    }
+    fn write(&mut self, _env: &mut dyn Env, inst: u16, r: u16, v: &WriteValue, _mode: WriteMode) -> Result<Effect, Code> {
+        let WriteValue::Single(v) = v else { return Err(Code::BAD_REQUEST) };
+        let s = self.instances.iter_mut().find(|s| s.id == inst).ok_or(Code::NOT_FOUND)?;
+        s.set(r, &OwnedValue::as_value(v)).map_err(|e| match e {
+            WriteError::NotFound => Code::NOT_FOUND,
+            WriteError::BadValue => Code::BAD_REQUEST,
+        })?;
+        Ok(Effect::None)
+    }
+    fn create(&mut self, inst: u16) -> Result<(), Code> {
+        if self.instances.len() >= crate::limits::MAX_SECURITY_INSTANCES {
+            return Err(Code::INTERNAL_SERVER_ERROR);
+        }
+        self.instances.push(SecurityInstance::new(inst));
+        Ok(())
+    }
+    fn delete(&mut self, inst: u16) -> Result<(), Code> {
+        let n = self.instances.len();
+        self.instances.retain(|s| s.id != inst);
+        if self.instances.len() == n {
+            return Err(Code::NOT_FOUND);
+        }
+        Ok(())
     }
 }

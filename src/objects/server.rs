@@ -3,7 +3,9 @@
 use alloc::string::String;
 
 use super::security::WriteError;
+use crate::coap::msg::Code;
 use crate::lwm2m::value::{ResourceType, Value};
+use crate::objects::model::{single, Effect, Env, Object, OwnedValue, ResourceDef, Sink, WriteMode, WriteValue, MAX_INSTANCES, R, RW};
 
 pub const OBJECT_ID: u16 = 1;
 
@@ -17,6 +19,8 @@ pub mod res {
     pub const NOTIFICATION_STORING: u16 = 6;
     pub const BINDING: u16 = 7;
     pub const REGISTRATION_UPDATE_TRIGGER: u16 = 8;
+    /// LwM2M 1.1 resource, supported as the original does.
+    pub const BOOTSTRAP_REQUEST_TRIGGER: u16 = 9;
 }
 
 /// Shortest lifetime accepted (a shorter one would make the client update
@@ -59,7 +63,7 @@ impl ServerInstance {
             | res::DISABLE_TIMEOUT => ResourceType::Int,
             res::NOTIFICATION_STORING => ResourceType::Bool,
             res::BINDING => ResourceType::Str,
-            res::DISABLE | res::REGISTRATION_UPDATE_TRIGGER => ResourceType::None,
+            res::DISABLE | res::REGISTRATION_UPDATE_TRIGGER | res::BOOTSTRAP_REQUEST_TRIGGER => ResourceType::None,
             _ => return None,
         })
     }
@@ -97,16 +101,96 @@ impl ServerInstance {
         Ok(())
     }
 
-    /// Readable resources, in id order.
-    pub fn values(&self) -> [(u16, Value<'_>); 7] {
-        [
-            (res::SHORT_SERVER_ID, Value::Int(self.ssid as i64)),
-            (res::LIFETIME, Value::Int(self.lifetime_s as i64)),
-            (res::DEFAULT_MIN_PERIOD, Value::Int(self.default_pmin_s as i64)),
-            (res::DEFAULT_MAX_PERIOD, Value::Int(self.default_pmax_s as i64)),
-            (res::DISABLE_TIMEOUT, Value::Int(self.disable_timeout_s as i64)),
-            (res::NOTIFICATION_STORING, Value::Bool(self.notification_storing)),
-            (res::BINDING, Value::Str(&self.binding)),
-        ]
+}
+
+/// Resource table (Appendix E.2; resource 9 from 1.1).
+const DEFS: &[ResourceDef] = &[
+    ResourceDef::single(res::SHORT_SERVER_ID, ResourceType::Int, R),
+    ResourceDef::single(res::LIFETIME, ResourceType::Int, RW),
+    ResourceDef::single(res::DEFAULT_MIN_PERIOD, ResourceType::Int, RW),
+    ResourceDef::single(res::DEFAULT_MAX_PERIOD, ResourceType::Int, RW),
+    ResourceDef::exec(res::DISABLE),
+    ResourceDef::single(res::DISABLE_TIMEOUT, ResourceType::Int, RW),
+    ResourceDef::single(res::NOTIFICATION_STORING, ResourceType::Bool, RW),
+    ResourceDef::single(res::BINDING, ResourceType::Str, RW),
+    ResourceDef::exec(res::REGISTRATION_UPDATE_TRIGGER),
+    ResourceDef::exec(res::BOOTSTRAP_REQUEST_TRIGGER),
+];
+
+/// The Server object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerObject {
+    pub instances: alloc::vec::Vec<ServerInstance>,
+}
+
+impl ServerObject {
+    pub fn get(&self, inst: u16) -> Option<&ServerInstance> {
+        self.instances.iter().find(|s| s.id == inst)
+    }
+    pub fn by_ssid(&self, ssid: u16) -> Option<&ServerInstance> {
+        self.instances.iter().find(|s| s.ssid == ssid)
+    }
+}
+
+impl Object for ServerObject {
+    fn id(&self) -> u16 {
+        OBJECT_ID
+    }
+    fn defs(&self) -> &'static [ResourceDef] {
+        DEFS
+    }
+    fn instances(&self) -> heapless::Vec<u16, MAX_INSTANCES> {
+        let mut v: heapless::Vec<u16, MAX_INSTANCES> = self.instances.iter().map(|s| s.id).collect();
+        v.sort_unstable();
+        v
+    }
+    fn read(&self, _env: &mut dyn Env, inst: u16, r: u16, out: &mut dyn Sink) -> Result<(), Code> {
+        let s = self.get(inst).ok_or(Code::NOT_FOUND)?;
+        single(
+            out,
+            match r {
+                res::SHORT_SERVER_ID => Value::Int(s.ssid as i64),
+                res::LIFETIME => Value::Int(s.lifetime_s as i64),
+                res::DEFAULT_MIN_PERIOD => Value::Int(s.default_pmin_s as i64),
+                res::DEFAULT_MAX_PERIOD => Value::Int(s.default_pmax_s as i64),
+                res::DISABLE_TIMEOUT => Value::Int(s.disable_timeout_s as i64),
+                res::NOTIFICATION_STORING => Value::Bool(s.notification_storing),
+                res::BINDING => Value::Str(&s.binding),
+                _ => return Err(Code::METHOD_NOT_ALLOWED),
+            },
+        )
+    }
+    fn write(&mut self, _env: &mut dyn Env, inst: u16, r: u16, v: &WriteValue, _mode: WriteMode) -> Result<Effect, Code> {
+        let WriteValue::Single(v) = v else { return Err(Code::BAD_REQUEST) };
+        let s = self.instances.iter_mut().find(|s| s.id == inst).ok_or(Code::NOT_FOUND)?;
+        s.set(r, &OwnedValue::as_value(v)).map_err(|e| match e {
+            WriteError::NotFound => Code::NOT_FOUND,
+            WriteError::BadValue => Code::BAD_REQUEST,
+        })?;
+        Ok(Effect::ServerChanged)
+    }
+    fn execute(&mut self, _env: &mut dyn Env, inst: u16, r: u16, _args: &[u8]) -> Result<Effect, Code> {
+        let s = self.get(inst).ok_or(Code::NOT_FOUND)?;
+        match r {
+            res::DISABLE => Ok(Effect::Disable(s.ssid)),
+            res::REGISTRATION_UPDATE_TRIGGER => Ok(Effect::UpdateTrigger(s.ssid)),
+            res::BOOTSTRAP_REQUEST_TRIGGER => Ok(Effect::BootstrapTrigger),
+            _ => Err(Code::METHOD_NOT_ALLOWED),
+        }
+    }
+    fn create(&mut self, inst: u16) -> Result<(), Code> {
+        if self.instances.len() >= crate::limits::MAX_SERVER_INSTANCES {
+            return Err(Code::INTERNAL_SERVER_ERROR);
+        }
+        self.instances.push(ServerInstance::new(inst));
+        Ok(())
+    }
+    fn delete(&mut self, inst: u16) -> Result<(), Code> {
+        let n = self.instances.len();
+        self.instances.retain(|s| s.id != inst);
+        if self.instances.len() == n {
+            return Err(Code::NOT_FOUND);
+        }
+        Ok(())
     }
 }
