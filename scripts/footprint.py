@@ -26,6 +26,7 @@ MAIN_C = r"""
 #include <lwm2m_os.h>
 #include <stdlib.h>
 int lwm2m_carrier_event_handler(const lwm2m_carrier_event_t *e) { return (int)e->type; }
+/* The weak time/memory defaults come from glue/lwm2m_carrier_defaults.c (glue, not library). */
 /* Stubs: the OS layer is the platform's, not the library's. */
 int lwm2m_os_init(void) { return 0; }
 void *lwm2m_os_malloc(size_t s) { return malloc(s); }
@@ -133,7 +134,8 @@ def main():
             f.write(MAIN_C)
         elf = os.path.join(d, "fp.elf")
         mapf = os.path.join(d, "fp.map")
-        run(["arm-none-eabi-gcc", *CFLAGS, "-I", os.path.join(ROOT, "include"), src, archive,
+        defaults = os.path.join(ROOT, "glue", "lwm2m_carrier_defaults.c")
+        run(["arm-none-eabi-gcc", *CFLAGS, "-I", os.path.join(ROOT, "include"), src, defaults, archive,
              "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections", f"-Wl,-Map={mapf}",
              "-o", elf])
         sizes = parse_map(mapf, "liblwm2m_carrier.a")

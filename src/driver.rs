@@ -295,8 +295,14 @@ impl Env for OsEnv {
         if p.is_null() {
             return String::new();
         }
-        let s = unsafe { CStr::from_ptr(p) }.to_str().unwrap_or("");
-        String::from(&s[..s.len().min(64)])
+        // At most 64 bytes (the original's limit), cut on a UTF-8 boundary.
+        let b = unsafe { CStr::from_ptr(p) }.to_bytes();
+        let b = &b[..b.len().min(64)];
+        let n = match core::str::from_utf8(b) {
+            Ok(_) => b.len(),
+            Err(e) => e.valid_up_to(),
+        };
+        String::from(core::str::from_utf8(&b[..n]).unwrap_or(""))
     }
     fn set_utc_time(&mut self, t: i32) -> i32 {
         unsafe { lwm2m_carrier_utc_time_write(t) }

@@ -52,12 +52,12 @@ impl RegStatus {
 
 /// Split the parameters after "PREFIX:" on commas (quotes are kept).
 fn params<'a>(line: &'a str, prefix: &str) -> Option<core::str::Split<'a, char>> {
-    let rest = line.trim().strip_prefix(prefix)?;
+    let rest = line.trim_ascii().strip_prefix(prefix)?;
     Some(rest.trim_start().split(','))
 }
 
 fn uint(s: &str) -> Option<u32> {
-    let s = s.trim();
+    let s = s.trim_ascii();
     if s.is_empty() || s.len() > 9 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -65,7 +65,7 @@ fn uint(s: &str) -> Option<u32> {
 }
 
 fn unquote(s: &str) -> &str {
-    let s = s.trim();
+    let s = s.trim_ascii();
     s.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(s)
 }
 
@@ -77,7 +77,7 @@ pub fn parse_cereg_notif(line: &str) -> Option<RegStatus> {
 
 /// The first line starting with `prefix` in a (possibly multi-line) response.
 pub fn line_with<'a>(resp: &'a str, prefix: &str) -> Option<&'a str> {
-    resp.lines().map(str::trim).find(|l| l.starts_with(prefix))
+    resp.lines().map(str::trim_ascii).find(|l| l.starts_with(prefix))
 }
 
 /// `+CGSN: "<IMEI>"` (AT+CGSN=1): the IMEI, 15 digits.
@@ -96,14 +96,14 @@ pub fn parse_operator_id(resp: &str) -> Option<u32> {
 /// `%HWVERSION: <version>`.
 pub fn parse_hw_version(resp: &str) -> Option<&str> {
     let line = line_with(resp, "%HWVERSION:")?;
-    let v = line.strip_prefix("%HWVERSION:")?.trim();
+    let v = line.strip_prefix("%HWVERSION:")?.trim_ascii();
     (!v.is_empty()).then_some(v)
 }
 
 /// A single-line information response such as the one of AT+CGMI: the first
 /// non-empty line, which must be printable.
 pub fn parse_text(resp: &str) -> Option<&str> {
-    let l = resp.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let l = resp.lines().map(str::trim_ascii).find(|l| !l.is_empty())?;
     (l.len() <= 64 && l.bytes().all(|b| (0x20..0x7f).contains(&b))).then_some(l)
 }
 

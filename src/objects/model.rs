@@ -185,6 +185,18 @@ pub trait Object {
     }
 }
 
+/// Sort a short id list in place (insertion sort: a few bytes of code,
+/// where the core sort costs two kilobytes of flash).
+pub fn sort_ids(v: &mut [u16]) {
+    for i in 1..v.len() {
+        let mut j = i;
+        while j > 0 && v[j - 1] > v[j] {
+            v.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+}
+
 /// Find the definition of `res` in `defs`.
 pub fn def(defs: &[ResourceDef], res: u16) -> Option<&ResourceDef> {
     defs.iter().find(|d| d.id == res)

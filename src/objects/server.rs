@@ -141,7 +141,7 @@ impl Object for ServerObject {
     }
     fn instances(&self) -> heapless::Vec<u16, MAX_INSTANCES> {
         let mut v: heapless::Vec<u16, MAX_INSTANCES> = self.instances.iter().map(|s| s.id).collect();
-        v.sort_unstable();
+        crate::objects::model::sort_ids(&mut v);
         v
     }
     fn read(&self, _env: &mut dyn Env, inst: u16, r: u16, out: &mut dyn Sink) -> Result<(), Code> {
