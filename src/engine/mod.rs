@@ -274,6 +274,9 @@ pub struct Engine {
     sessions: Vec<ServerSession>,
     lte_ready_sent: bool,
     registered_sent: bool,
+    /// When observed values nobody signals (modem-derived: objects 4, 7;
+    /// the clock) are next sampled.
+    next_sample: Option<Instant>,
     seed: u32,
 }
 
@@ -314,6 +317,7 @@ impl Engine {
             sessions: Vec::new(),
             lte_ready_sent: false,
             registered_sent: false,
+            next_sample: None,
             seed,
         }
     }

@@ -71,6 +71,9 @@ pub(super) struct ServerSession {
     pub attrs: AttributeStore,
     pub observations: Observations,
     pub block1: Block1Assembler,
+    /// Keep the observations over the next Register: the server was only
+    /// disabled and has Notification Storing on (Server resource 6).
+    pub resume_observations: bool,
 }
 
 impl ServerSession {
@@ -161,6 +164,20 @@ fn add_location(w: &mut MessageWriter, location: &str) -> bool {
     location.split('/').filter(|s| !s.is_empty()).all(|seg| w.option(option::URI_PATH, seg.as_bytes()).is_ok())
 }
 
+/// How often observed values that nothing signals (the modem's, the
+/// clock) are sampled for a change while such observations exist.
+const SAMPLE_INTERVAL_S: u64 = 30;
+
+/// Does a change of `p` reach the engine by itself (DM writes, setters)?
+fn signalled(p: &Path) -> bool {
+    match p.object() {
+        // The setters signal every Device resource but the clock.
+        Some(crate::objects::device::OBJECT_ID) => p.resource().is_some_and(|r| r != crate::objects::device::res::CURRENT_TIME),
+        Some(server::OBJECT_ID) => true,
+        _ => false,
+    }
+}
+
 /// Largest payload sent in one message; larger bodies go block-wise
 /// (RFC 7959) with this block size (SZX 6 = 1024 bytes).
 const MAX_PAYLOAD: usize = 1024;
@@ -217,6 +234,7 @@ impl Engine {
                     attrs: AttributeStore::new(),
                     observations: Observations::new(),
                     block1: Block1Assembler::new(limits::MAX_BLOCK1_BODY),
+                    resume_observations: false,
                 });
             }
             self.sessions = sessions;
@@ -231,7 +249,7 @@ impl Engine {
 
     /// Earliest deadline of all sessions (protocol timers and observations).
     pub(super) fn sessions_timeout(&self) -> Option<Instant> {
-        let mut t: Option<Instant> = None;
+        let mut t: Option<Instant> = self.next_sample;
         for s in &self.sessions {
             let attrs = |p: &Path| self.effective_attrs(s.ssid, &s.attrs, p);
             let notify = if matches!(s.state, SessionState::Registered { .. }) { s.observations.poll_timeout(attrs) } else { None };
@@ -321,8 +339,12 @@ impl Engine {
         let Ok(bytes) = built else { return };
         log!(LOG_INF, "register to server ", s.ssid, ", lifetime ", s.lifetime_s);
         s.registered_lifetime_s = s.lifetime_s;
-        // A new registration starts without observations (TS §5.3.1).
-        s.observations.clear();
+        // A new registration starts without observations (TS §5.3.1), except
+        // after a Disable with Notification Storing: the stored notifications
+        // (the latest value of each observation) go out once registered.
+        if !core::mem::take(&mut s.resume_observations) {
+            s.observations.clear();
+        }
         let _ = s.endpoint.send_request(now, mid, &token, true, bytes);
         s.state = SessionState::Registering;
     }
@@ -391,7 +413,9 @@ impl Engine {
         self.outbox.push_back(Action::Close { conn: s.conn });
         match after {
             AfterDeregister::Disable => {
-                let timeout = self.objects.server.by_ssid(ssid).map_or(86_400, |v| v.disable_timeout_s);
+                let (timeout, storing) =
+                    self.objects.server.by_ssid(ssid).map_or((86_400, false), |v| (v.disable_timeout_s, v.notification_storing));
+                self.sessions[i].resume_observations = storing;
                 log!(LOG_INF, "server ", ssid, " disabled for ", timeout, " s");
                 self.sessions[i].state = SessionState::Disabled { until: now.add_secs(timeout as u64) };
             }
@@ -487,8 +511,24 @@ impl Engine {
                 _ => {}
             }
         }
+        if self.next_sample.is_some_and(|t| now >= t) {
+            self.next_sample = None;
+            self.sessions_changed(now, &Path::Root, env);
+        }
+        self.schedule_sampling(now);
         self.send_notifications(now, env);
         self.open_next_session();
+    }
+
+    /// Sample unsignalled observed values every `SAMPLE_INTERVAL_S` while any
+    /// such observation exists (no wake-ups otherwise).
+    fn schedule_sampling(&mut self, now: Instant) {
+        let needed = self.sessions.iter().any(|s| s.observations.iter().any(|o| !signalled(&o.path)));
+        self.next_sample = match (needed, self.next_sample) {
+            (false, _) => None,
+            (true, Some(t)) => Some(t),
+            (true, None) => Some(now.add_secs(SAMPLE_INTERVAL_S)),
+        };
     }
 
     /// Values behind `changed` may have changed: mark the observations that
@@ -734,7 +774,10 @@ impl Engine {
                 let items = ops::collect(obj, env, path).unwrap_or_default();
                 let sample = sample_of(obj, path, &items);
                 match self.sessions[i].observations.observe(now, m.token, *path, cf.cf(), sample) {
-                    Ok(seq) => r.observe = Some(seq),
+                    Ok(seq) => {
+                        r.observe = Some(seq);
+                        self.schedule_sampling(now);
+                    }
                     // RFC 7641 §4.1: when it cannot keep the observation the
                     // server answers as to a plain GET.
                     Err(_) => log!(LOG_WRN, "observation table full: answering as a plain read"),
