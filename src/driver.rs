@@ -221,16 +221,16 @@ impl Driver {
                     log!(LOG_WRN, "datagram over ", MAX_DATAGRAM, " bytes dropped");
                     continue;
                 }
-                self.engine.handle_datagram(t, conn, &self.rx[..n], &mut OsEnv);
+                self.engine.handle_datagram(t, conn, &self.rx[..n], &mut OsEnv::default());
                 self.drain();
             }
         }
         if shared::take_device_changed() {
-            self.engine.handle_device_changed(now(), &mut OsEnv);
+            self.engine.handle_device_changed(now(), &mut OsEnv::default());
             self.drain();
         }
         if self.engine.poll_timeout().is_some_and(|d| d <= now()) {
-            self.engine.handle_timeout(now(), &mut OsEnv);
+            self.engine.handle_timeout(now(), &mut OsEnv::default());
         }
         self.drain();
     }
@@ -256,9 +256,13 @@ impl Driver {
     }
 }
 
-/// The platform as the objects see it: the shared Device values, the
-/// modem, and the application's time and memory hooks.
-struct OsEnv;
+/// The platform as the objects see it: the shared Device values (one
+/// snapshot per request, taken under the lock), the modem, and the
+/// application's time and memory hooks (called without the lock).
+#[derive(Default)]
+struct OsEnv {
+    device: Option<Device>,
+}
 
 /// Send an AT command; the response text or the OS layer's error.
 fn at_command(cmd: &str) -> ActionResult {
@@ -276,7 +280,12 @@ fn at_command(cmd: &str) -> ActionResult {
 
 impl Env for OsEnv {
     fn with_device(&mut self, f: &mut dyn FnMut(&mut Device)) {
+        let d = self.device.get_or_insert_with(|| shared::with(|s| s.device.clone()));
+        f(d);
+    }
+    fn device_mut(&mut self, f: &mut dyn FnMut(&mut Device)) {
         shared::with(|s| f(&mut s.device));
+        self.device = None;
     }
     fn at(&mut self, cmd: &str) -> Result<String, i32> {
         at_command(cmd)

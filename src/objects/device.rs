@@ -420,7 +420,7 @@ impl Object for DeviceObject {
             res::REBOOT => Ok(Effect::Reboot),
             res::FACTORY_RESET => Ok(Effect::FactoryReset),
             res::RESET_ERROR_CODE => {
-                env.with_device(&mut |d: &mut Device| d.reset_error_codes());
+                env.device_mut(&mut |d: &mut Device| d.reset_error_codes());
                 Ok(Effect::None)
             }
             _ => Err(Code::METHOD_NOT_ALLOWED),

@@ -129,8 +129,14 @@ pub enum Effect {
 /// the application's time and memory hooks. The driver implements it over
 /// `lwm2m_os.h` (never under the shared lock); tests script it.
 pub trait Env {
-    /// Run `f` on the Device object values (under the shared lock).
+    /// Run `f` on the Device object values. Within one request every call
+    /// sees the same snapshot, so a Read of /3/0 is consistent even while
+    /// application threads call the setters.
     fn with_device(&mut self, f: &mut dyn FnMut(&mut Device));
+    /// Change the Device object values (Execute /3/0/12).
+    fn device_mut(&mut self, f: &mut dyn FnMut(&mut Device)) {
+        self.with_device(f)
+    }
     /// Send an AT command, returning its response text.
     fn at(&mut self, cmd: &str) -> Result<String, i32>;
     /// `lwm2m_carrier_memory_free_read()` (kB).
