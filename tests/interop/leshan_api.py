@@ -143,6 +143,19 @@ class EventStream:
                     raise AssertionError(f"no {name} event ({why}); events seen: {seen}")
                 self._cond.wait(remaining)
 
+    def wait_for_any(self, names: tuple[str, ...], timeout: float, after: int = 0) -> ServerSentEvent:
+        """The first event at or after index `after` whose name is one of `names`."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for event in self.events[after:]:
+                    if event.name in names:
+                        return event
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._closed:
+                    raise AssertionError(f"none of {names} within {timeout:.0f} s; events seen: {self.names()}")
+                self._cond.wait(remaining)
+
     def close(self) -> None:
         try:
             self._sock.shutdown(socket.SHUT_RDWR)
@@ -204,6 +217,7 @@ class LeshanServer(_Rest):
         what: str,
         params: Optional[dict] = None,
         timeout_s: int = 5,
+        send_timeout: bool = True,
         **kwargs,
     ) -> dict:
         """One LwM2M operation through Leshan's REST API; its JSON answer.
@@ -212,7 +226,7 @@ class LeshanServer(_Rest):
         "NO ANSWER (HTTP 504)", so a test can assert on it like on any LwM2M answer; any other
         HTTP error (Leshan refused the request itself) fails the test with Leshan's reason.
         """
-        query = {"timeout": timeout_s}
+        query = {"timeout": timeout_s} if send_timeout else {}
         query.update(params or {})
         response = self.session.request(
             method,
@@ -255,9 +269,14 @@ class LeshanServer(_Rest):
         return self._operation("PUT", endpoint, path, f"Write ({content_format})", params, timeout_s, json=node)
 
     def write_attributes(self, endpoint: str, path: str, timeout_s: int = 5, **attributes) -> dict:
-        """Write-Attributes (TS §5.4.4): `pmin=1, pmax=3`; a value of None unsets the attribute."""
+        """Write-Attributes (TS §5.4.4): `pmin=1, pmax=3`; a value of None unsets the attribute.
+
+        M4 takes every query parameter of this call for an attribute, so no `timeout` is sent
+        (Leshan's default, 5 s, applies)."""
         query = "&".join(name if value is None else f"{name}={value}" for name, value in attributes.items())
-        return self._operation("PUT", endpoint, f"{path}/attributes?{query}", "Write-Attributes", None, timeout_s)
+        return self._operation(
+            "PUT", endpoint, f"{path}/attributes?{query}", "Write-Attributes", None, timeout_s, send_timeout=False
+        )
 
     def discover(self, endpoint: str, path: str, timeout_s: int = 5) -> dict:
         """Discover (TS §5.4.2); the answer's `objectLinks` is [{url, attributes: {name: text}}]."""
