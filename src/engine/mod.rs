@@ -12,6 +12,8 @@
 mod session;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_dm;
 
 use alloc::collections::VecDeque;
 use alloc::string::String;
