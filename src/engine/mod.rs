@@ -811,12 +811,12 @@ impl Engine {
                 self.step = Step::BsSession { deadline };
                 self.bootstrap_request(now, &m);
             }
-            Incoming::Reset { .. } => {
+            Incoming::Reset { of_request: true, .. } => {
                 if matches!(self.step, Step::BsRequested) {
                     self.defer_bootstrap(now, crate::capi::LWM2M_CARRIER_DEFERRED_BOOTSTRAP_SEQUENCE, true);
                 }
             }
-            Incoming::Handled | Incoming::Malformed => {}
+            Incoming::Reset { .. } | Incoming::Handled | Incoming::Malformed => {}
         }
     }
 

@@ -420,11 +420,9 @@ impl Engine {
                 self.sessions[i].state = SessionState::Disabled { until: now.add_secs(timeout as u64) };
             }
             AfterDeregister::Bootstrap => {
+                // The sessions are dropped by `finish_stops`, after the caller's
+                // loop over them.
                 self.sessions[i].state = SessionState::Stopped;
-                if self.sessions.iter().all(|s| s.state == SessionState::Stopped) {
-                    self.sessions.clear();
-                    self.bootstrap_again(now);
-                }
             }
         }
     }
@@ -439,7 +437,12 @@ impl Engine {
                 self.sessions[i].state = SessionState::Stopped;
             }
         }
-        if self.sessions.iter().all(|s| s.state == SessionState::Stopped) {
+        self.finish_stops(now);
+    }
+
+    /// Once every session has left for a bootstrap, drop them and bootstrap.
+    pub(super) fn finish_stops(&mut self, now: Instant) {
+        if !self.sessions.is_empty() && self.sessions.iter().all(|s| s.state == SessionState::Stopped) {
             self.sessions.clear();
             self.bootstrap_again(now);
         }
@@ -462,6 +465,7 @@ impl Engine {
         let Some(i) = self.session_index(conn) else { return };
         if let SessionState::Deregistering { after } = self.sessions[i].state {
             self.deregistered(now, i, after);
+            self.finish_stops(now);
             return;
         }
         if self.sessions[i].is_open() {
@@ -510,6 +514,10 @@ impl Engine {
                 }
                 _ => {}
             }
+        }
+        self.finish_stops(now);
+        if !matches!(self.step, Step::Servers) {
+            return;
         }
         if self.next_sample.is_some_and(|t| now >= t) {
             self.next_sample = None;
@@ -577,7 +585,17 @@ impl Engine {
                         let mut r = Reply::code(Code::CONTENT);
                         r.cf = Some(cf.cf());
                         r.observe = Some(d.seq);
-                        r.payload = body;
+                        if blockwise::needs_block2(body.len(), MAX_PAYLOAD) {
+                            // RFC 7959 §2.6: the notification carries the first
+                            // block; the server fetches the rest with GET Block2.
+                            if let Ok((b, slice)) = blockwise::block2_slice(&body, None, PREFERRED_SZX) {
+                                r.etag = Some(blockwise::etag(&body));
+                                r.block2 = Some(b);
+                                r.payload = slice.to_vec();
+                            }
+                        } else {
+                            r.payload = body;
+                        }
                         (r, sample)
                     }
                     // The observed thing is gone: a final error notification (TS §5.5.2).
@@ -587,20 +605,23 @@ impl Engine {
                 let confirmable = d.confirmable && !s.endpoint.busy();
                 let mid = s.endpoint.next_mid();
                 let t = if confirmable { MsgType::Con } else { MsgType::Non };
-                let Some(bytes) = reply.encode(t, mid, &d.token) else { continue };
-                if confirmable {
-                    let _ = s.endpoint.send_request(now, mid, &d.token, true, bytes);
-                } else {
-                    s.endpoint.send_raw(bytes);
+                match reply.encode(t, mid, &d.token) {
+                    Some(bytes) if confirmable => {
+                        let _ = s.endpoint.send_request(now, mid, &d.token, true, bytes);
+                    }
+                    Some(bytes) => s.endpoint.send_raw(bytes),
+                    None => log!(LOG_WRN, "notification too large to encode: dropped"),
                 }
                 if reply.code == Some(Code::NOT_FOUND) {
                     s.observations.cancel_by_token(&d.token);
                 } else {
+                    // Recorded even when dropped, so the deadline moves on.
                     s.observations.notified(now, &d.token, mid, confirmable, sample);
                 }
+                // Out now: the endpoint's transmit queue is short.
+                self.flush_sessions();
             }
         }
-        self.flush_sessions();
     }
 
     pub(super) fn session_datagram(&mut self, now: Instant, conn: ConnId, data: &[u8], env: &mut dyn Env) {
@@ -627,14 +648,16 @@ impl Engine {
                 }
                 self.apply_effect(now, i, effect);
             }
-            Incoming::Reset { mid } => {
+            Incoming::Reset { mid, of_request } => {
                 self.sessions[i].endpoint = ep;
                 // RFC 7641 §3.6: a Reset to a notification cancels the observation.
                 if self.sessions[i].observations.cancel_by_mid(mid).is_some() {
                     log!(LOG_INF, "observation cancelled by Reset");
                     return;
                 }
-                if matches!(self.sessions[i].state, SessionState::Registering | SessionState::Updating) {
+                // Only a Reset of the outstanding Register/Update fails it; a stale
+                // one (an old notification's) changes nothing.
+                if of_request && matches!(self.sessions[i].state, SessionState::Registering | SessionState::Updating) {
                     self.defer_session(now, i, LWM2M_CARRIER_DEFERRED_SERVER_REGISTRATION, true);
                 }
             }
@@ -677,7 +700,10 @@ impl Engine {
                 self.send_register(now, i);
             }
             SessionState::Updating => self.defer_session(now, i, LWM2M_CARRIER_DEFERRED_SERVER_REGISTRATION, true),
-            SessionState::Deregistering { after } => self.deregistered(now, i, after),
+            SessionState::Deregistering { after } => {
+                self.deregistered(now, i, after);
+                self.finish_stops(now);
+            }
             _ => {}
         }
     }
@@ -848,6 +874,7 @@ impl Engine {
                 }
             }
         };
+        let before = self.objects.clone();
         let Some(obj) = self.objects.get_mut(oid) else { return fail(Code::NOT_FOUND) };
         let result = if m.code == Code::POST && matches!(path, Path::Object(_)) {
             match ops::create(obj, env, path, cf, payload) {
@@ -870,7 +897,11 @@ impl Engine {
                 }
                 (r, e, changed)
             }
-            Err(c) => fail(c),
+            Err(c) => {
+                // A refused write changes nothing (values were applied one by one).
+                self.objects = before;
+                fail(c)
+            }
         }
     }
 
