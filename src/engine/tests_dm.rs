@@ -654,9 +654,6 @@ fn an_unacknowledged_confirmable_notification_is_retransmitted_then_ends_the_obs
 }
 
 #[test]
-#[ignore = "engine bug: with 5 observations due at once, send_notifications queues all 5 in the endpoint before \
-            flush_sessions, the TX_QUEUE (4) drops the oldest, and that observation is still marked notified: \
-            token 0D00 gets no notification"]
 fn every_due_notification_is_sent_when_several_fall_due_together() {
     let mut s = registered_with_battery(LONG_LIFETIME, 30);
     // pmax on the object: every observation below it notifies at the same time.
@@ -674,9 +671,6 @@ fn every_due_notification_is_sent_when_several_fall_due_together() {
 }
 
 #[test]
-#[ignore = "engine bug: a notification body over one datagram is never sent and the engine spins — \
-            send_notifications puts the whole body in the payload (no Block2), Reply::encode fails, the `continue` \
-            skips notified(), so the observation stays due and poll_timeout stays in the past"]
 fn a_notification_larger_than_one_block_carries_the_first_block() {
     let mut s = registered(LONG_LIFETIME);
     big_device(&mut s);
@@ -744,9 +738,6 @@ fn get_with_observe_1_cancels_and_is_still_answered_2_05() {
 }
 
 #[test]
-#[ignore = "engine bug: session_datagram takes any Reset that cancels no observation for a Reset of our \
-            Register/Update without comparing its Message ID with the outstanding request's, so a stale RST \
-            while Updating defers the session (DEFERRED reason 7, connection closed)"]
 fn a_reset_naming_no_outstanding_message_does_not_abort_the_update() {
     let mut s = registered_with_battery(60, 30);
     observe_battery(&mut s, OBS, b"30");
@@ -1068,8 +1059,6 @@ fn a_disabled_server_is_deregistered_and_registers_again_after_the_disable_timeo
 }
 
 #[test]
-#[ignore = "engine bug: send_register() clears the observations (session.rs `s.observations.clear()`), so the change \
-            stored while disabled (E.2 /1/0/6 = true) is never reported after the re-registration"]
 fn a_change_while_disabled_is_notified_after_registering_again_when_storing_is_on() {
     let mut s = registered_with_battery(LONG_LIFETIME, 30);
     for (path, value) in [("1/0/5", &b"5"[..]), ("1/0/6", b"1")] {
@@ -1132,9 +1121,6 @@ fn post_updates_some_resources_and_put_replaces_them_in_tlv_and_json() {
 }
 
 #[test]
-#[ignore = "engine bug: a refused write is applied in part — ops::apply_write validates only that the resources \
-            exist and are writable, then writes them one by one; POST /1/0 {2: 99, 1: 1} answers 4.00 (lifetime \
-            1 < 10) but pmin is already 99"]
 fn a_refused_write_changes_nothing() {
     let mut s = registered(LONG_LIFETIME);
     // A good pmin, then a lifetime below the 10 s minimum.
@@ -1144,9 +1130,6 @@ fn a_refused_write_changes_nothing() {
 }
 
 #[test]
-#[ignore = "engine bug: PUT (Replace) on /1/0 acts as a partial update — ops::apply_write writes only the resources \
-            in the payload, so the optional pmin/pmax/disable timeout keep their old values instead of going back \
-            to their defaults (TS §5.4.3 Replace)"]
 fn put_on_an_instance_resets_the_optional_resources_it_does_not_carry() {
     let mut s = registered(LONG_LIFETIME);
     let r = s.req(Code::POST, "1/0").cf(TLV).body(&server_write_tlv(LONG_LIFETIME, 20, 240, 30, true));
@@ -1317,9 +1300,6 @@ fn bootstrap_request_trigger_deregisters_then_bootstraps_again() {
 }
 
 #[test]
-#[ignore = "engine bug: panics — when the De-register times out, sessions_handle_timeout calls deregistered(…, \
-            Bootstrap), which clears self.sessions, then indexes self.sessions[i] (session.rs:482, index out of \
-            bounds: the len is 0 but the index is 0)"]
 fn bootstrap_request_trigger_bootstraps_even_if_the_deregister_is_not_answered() {
     let mut s = registered(LONG_LIFETIME);
     let r = s.req(Code::POST, "1/0/9");
