@@ -2,7 +2,10 @@
 //! registry that routes an object id to them. Objects are data plus a
 //! resource table ([`model`]); generic operations live in [`ops`].
 
+pub mod conn_mon;
+pub mod conn_stats;
 pub mod device;
+pub mod firmware;
 pub mod model;
 pub mod ops;
 pub mod security;
