@@ -396,7 +396,7 @@ fn first_boot_is_the_0_10_sequence() {
     assert_eq!(uri_path(&m), ["rd"]);
     assert_eq!(uri_query(&m), [alloc::format!("ep={EP}"), "lt=60".into(), "lwm2m=1.0".into(), "b=U".into()]);
     assert_eq!(m.content_format(), Some(40));
-    assert_eq!(m.payload, b"</1/0>,</3/0>");
+    assert_eq!(m.payload, b"</1/0>,</2>,</3/0>,</4/0>,</5/0>,</7/0>");
     assert!(s.stores.contains_key(&crate::storage::MISC));
     assert!(s.closed.contains(&BOOTSTRAP_CONN), "bootstrap session closed");
 }
