@@ -186,7 +186,11 @@ impl AclObject {
                 AclOp::Execute | AclOp::Delete | AclOp::Create => false,
             };
         }
-        if servers <= 1 {
+        // Nothing to enforce with one server, or when no Access Control
+        // instance was provisioned at all: many bootstrap configurations
+        // (Leshan's, most carriers') give several servers no ACLs, and
+        // refusing them everything would make the device unmanageable.
+        if servers <= 1 || self.instances.is_empty() {
             return true;
         }
         let grants = |a: &AclInstance| a.rights_of(ssid) & op.right() != 0;

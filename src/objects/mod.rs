@@ -215,11 +215,19 @@ impl Objects {
         Self::encode(&self.server)
     }
 
-    /// Rebuild from the persistent forms; None if either does not decode.
-    pub fn decode(security: &[u8], server: &[u8]) -> Option<Objects> {
+    /// Persistent form of the Access Control instances.
+    pub fn encode_acl(&self) -> Vec<u8> {
+        Self::encode(&self.acl)
+    }
+
+    /// Rebuild from the persistent forms; None if one does not decode.
+    pub fn decode(security: &[u8], server: &[u8], acl: &[u8]) -> Option<Objects> {
         let mut o = Objects::default();
         o.bootstrap_write(&Path::Object(security::OBJECT_ID), ContentFormat::Tlv, security).ok()?;
         o.bootstrap_write(&Path::Object(server::OBJECT_ID), ContentFormat::Tlv, server).ok()?;
+        if !acl.is_empty() {
+            o.bootstrap_write(&Path::Object(acl::OBJECT_ID), ContentFormat::Tlv, acl).ok()?;
+        }
         Some(o)
     }
 }
