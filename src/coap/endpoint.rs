@@ -61,8 +61,9 @@ pub enum Incoming<'a> {
     /// Nothing for the caller: empty ACK of our request (separate response will follow), a duplicate CON
     /// (the cached response has been re-queued, RFC 7252 §4.5), a stray ACK, or a ping (CON 0.00 → RST queued).
     Handled,
-    /// A Reset matching our outstanding request's MID (request failed), or matching `mid` of something else.
-    Reset { mid: u16 },
+    /// A Reset naming `mid`: our outstanding request's (`of_request`: it
+    /// failed) or something else we sent (e.g. a notification).
+    Reset { mid: u16, of_request: bool },
     /// Not a valid CoAP message: dropped (RFC 7252 §4.2: a CON with a format error gets an RST — queue it when the header is readable).
     Malformed,
 }
@@ -246,10 +247,11 @@ impl Endpoint {
                 if !msg.code.is_empty() {
                     return Incoming::Malformed; // §4.2: rejecting a RST = ignoring it
                 }
-                if self.request.as_ref().is_some_and(|r| r.mid == msg.mid) {
+                let of_request = self.request.as_ref().is_some_and(|r| r.mid == msg.mid);
+                if of_request {
                     self.request = None;
                 }
-                Incoming::Reset { mid: msg.mid }
+                Incoming::Reset { mid: msg.mid, of_request }
             }
             MsgType::Con | MsgType::Non => self.on_con_non(now, msg),
         }
@@ -692,7 +694,7 @@ mod tests {
         let (mut ep, _) = with_request();
         assert!(matches!(
             ep.handle_datagram(at(100), &empty(MsgType::Rst, 0x100)),
-            Incoming::Reset { mid: 0x100 }
+            Incoming::Reset { mid: 0x100, .. }
         ));
         assert!(!ep.busy());
         assert_eq!(ep.handle_timeout(at(2000)), None);
@@ -700,7 +702,7 @@ mod tests {
         // A RST for something else (e.g. a notification) is reported, nothing changes.
         assert!(matches!(
             ep.handle_datagram(at(100), &empty(MsgType::Rst, 0x33)),
-            Incoming::Reset { mid: 0x33 }
+            Incoming::Reset { mid: 0x33, .. }
         ));
         // A RST must be Empty.
         let bad = build(MsgType::Rst, Code::CONTENT, 0x33, &[], b"");

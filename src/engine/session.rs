@@ -19,6 +19,7 @@ use crate::lwm2m::path::Path;
 use crate::lwm2m::value::Value;
 use crate::objects::model::{Effect, Env, WriteMode};
 use crate::objects::ops::{self, Writer};
+use crate::objects::acl::AclOp;
 use crate::objects::{security, server};
 use crate::observe::attributes::{parse_write_attributes, AttributeStore, Attributes};
 use crate::observe::observation::{Observations, Sample};
@@ -420,11 +421,9 @@ impl Engine {
                 self.sessions[i].state = SessionState::Disabled { until: now.add_secs(timeout as u64) };
             }
             AfterDeregister::Bootstrap => {
+                // The sessions are dropped by `finish_stops`, after the caller's
+                // loop over them.
                 self.sessions[i].state = SessionState::Stopped;
-                if self.sessions.iter().all(|s| s.state == SessionState::Stopped) {
-                    self.sessions.clear();
-                    self.bootstrap_again(now);
-                }
             }
         }
     }
@@ -439,7 +438,12 @@ impl Engine {
                 self.sessions[i].state = SessionState::Stopped;
             }
         }
-        if self.sessions.iter().all(|s| s.state == SessionState::Stopped) {
+        self.finish_stops(now);
+    }
+
+    /// Once every session has left for a bootstrap, drop them and bootstrap.
+    pub(super) fn finish_stops(&mut self, now: Instant) {
+        if !self.sessions.is_empty() && self.sessions.iter().all(|s| s.state == SessionState::Stopped) {
             self.sessions.clear();
             self.bootstrap_again(now);
         }
@@ -462,6 +466,7 @@ impl Engine {
         let Some(i) = self.session_index(conn) else { return };
         if let SessionState::Deregistering { after } = self.sessions[i].state {
             self.deregistered(now, i, after);
+            self.finish_stops(now);
             return;
         }
         if self.sessions[i].is_open() {
@@ -510,6 +515,10 @@ impl Engine {
                 }
                 _ => {}
             }
+        }
+        self.finish_stops(now);
+        if !matches!(self.step, Step::Servers) {
+            return;
         }
         if self.next_sample.is_some_and(|t| now >= t) {
             self.next_sample = None;
@@ -577,7 +586,17 @@ impl Engine {
                         let mut r = Reply::code(Code::CONTENT);
                         r.cf = Some(cf.cf());
                         r.observe = Some(d.seq);
-                        r.payload = body;
+                        if blockwise::needs_block2(body.len(), MAX_PAYLOAD) {
+                            // RFC 7959 §2.6: the notification carries the first
+                            // block; the server fetches the rest with GET Block2.
+                            if let Ok((b, slice)) = blockwise::block2_slice(&body, None, PREFERRED_SZX) {
+                                r.etag = Some(blockwise::etag(&body));
+                                r.block2 = Some(b);
+                                r.payload = slice.to_vec();
+                            }
+                        } else {
+                            r.payload = body;
+                        }
                         (r, sample)
                     }
                     // The observed thing is gone: a final error notification (TS §5.5.2).
@@ -587,20 +606,23 @@ impl Engine {
                 let confirmable = d.confirmable && !s.endpoint.busy();
                 let mid = s.endpoint.next_mid();
                 let t = if confirmable { MsgType::Con } else { MsgType::Non };
-                let Some(bytes) = reply.encode(t, mid, &d.token) else { continue };
-                if confirmable {
-                    let _ = s.endpoint.send_request(now, mid, &d.token, true, bytes);
-                } else {
-                    s.endpoint.send_raw(bytes);
+                match reply.encode(t, mid, &d.token) {
+                    Some(bytes) if confirmable => {
+                        let _ = s.endpoint.send_request(now, mid, &d.token, true, bytes);
+                    }
+                    Some(bytes) => s.endpoint.send_raw(bytes),
+                    None => log!(LOG_WRN, "notification too large to encode: dropped"),
                 }
                 if reply.code == Some(Code::NOT_FOUND) {
                     s.observations.cancel_by_token(&d.token);
                 } else {
+                    // Recorded even when dropped, so the deadline moves on.
                     s.observations.notified(now, &d.token, mid, confirmable, sample);
                 }
+                // Out now: the endpoint's transmit queue is short.
+                self.flush_sessions();
             }
         }
-        self.flush_sessions();
     }
 
     pub(super) fn session_datagram(&mut self, now: Instant, conn: ConnId, data: &[u8], env: &mut dyn Env) {
@@ -627,14 +649,16 @@ impl Engine {
                 }
                 self.apply_effect(now, i, effect);
             }
-            Incoming::Reset { mid } => {
+            Incoming::Reset { mid, of_request } => {
                 self.sessions[i].endpoint = ep;
                 // RFC 7641 §3.6: a Reset to a notification cancels the observation.
                 if self.sessions[i].observations.cancel_by_mid(mid).is_some() {
                     log!(LOG_INF, "observation cancelled by Reset");
                     return;
                 }
-                if matches!(self.sessions[i].state, SessionState::Registering | SessionState::Updating) {
+                // Only a Reset of the outstanding Register/Update fails it; a stale
+                // one (an old notification's) changes nothing.
+                if of_request && matches!(self.sessions[i].state, SessionState::Registering | SessionState::Updating) {
                     self.defer_session(now, i, LWM2M_CARRIER_DEFERRED_SERVER_REGISTRATION, true);
                 }
             }
@@ -677,7 +701,10 @@ impl Engine {
                 self.send_register(now, i);
             }
             SessionState::Updating => self.defer_session(now, i, LWM2M_CARRIER_DEFERRED_SERVER_REGISTRATION, true),
-            SessionState::Deregistering { after } => self.deregistered(now, i, after),
+            SessionState::Deregistering { after } => {
+                self.deregistered(now, i, after);
+                self.finish_stops(now);
+            }
             _ => {}
         }
     }
@@ -710,6 +737,21 @@ impl Engine {
             return fail(Code::NOT_FOUND);
         }
         let has_query = m.options_of(option::URI_QUERY).next().is_some();
+        // Access Control (TS §5.4.7, object 2): checked when more than one
+        // server is configured; the ACL object decides.
+        let op = match m.code {
+            Code::GET => AclOp::Read,
+            Code::PUT if has_query && m.payload.is_empty() => AclOp::Read,
+            Code::PUT => AclOp::Write,
+            Code::POST if matches!(path, Path::Resource(..)) => AclOp::Execute,
+            Code::POST if matches!(path, Path::Object(_)) => AclOp::Create,
+            Code::POST => AclOp::Write,
+            _ => AclOp::Delete,
+        };
+        let ssid = self.sessions[i].ssid;
+        if !self.objects.acl.allows(ssid, &path, op, self.sessions.len()) {
+            return fail(Code::UNAUTHORIZED);
+        }
         match m.code {
             Code::GET if accept == Some(ContentFormat::Link) => {
                 let obj = self.objects.get(oid).unwrap_or(&self.objects.device);
@@ -745,6 +787,7 @@ impl Engine {
                 let Some(obj) = self.objects.get_mut(oid) else { return fail(Code::NOT_FOUND) };
                 match obj.delete(inst) {
                     Ok(()) => {
+                        self.objects.acl.on_delete(oid, inst);
                         for s in &mut self.sessions {
                             s.attrs.remove_within(&path);
                         }
@@ -848,10 +891,16 @@ impl Engine {
                 }
             }
         };
+        let before = self.objects.clone();
         let Some(obj) = self.objects.get_mut(oid) else { return fail(Code::NOT_FOUND) };
         let result = if m.code == Code::POST && matches!(path, Path::Object(_)) {
             match ops::create(obj, env, path, cf, payload) {
                 Ok(inst) => {
+                    // TS §5.4.7: with several servers the creator owns an ACL
+                    // instance for what it created.
+                    if self.sessions.len() > 1 {
+                        let _ = self.objects.acl.on_create(oid, inst, self.sessions[i].ssid);
+                    }
                     let mut r = Reply::code(Code::CREATED);
                     r.location = Some((oid, inst));
                     Ok((r, Effect::ServerChanged, Some(Path::Object(oid))))
@@ -870,7 +919,11 @@ impl Engine {
                 }
                 (r, e, changed)
             }
-            Err(c) => fail(c),
+            Err(c) => {
+                // A refused write changes nothing (values were applied one by one).
+                self.objects = before;
+                fail(c)
+            }
         }
     }
 

@@ -99,6 +99,7 @@ impl Sim {
         let stored = Stored::from_records(
             rec(crate::storage::SECURITY).as_deref(),
             rec(crate::storage::SERVER).as_deref(),
+            rec(crate::storage::ACL).as_deref(),
             rec(crate::storage::MISC).as_deref(),
             rec(crate::storage::LOCATIONS).as_deref(),
         );
@@ -396,7 +397,7 @@ fn first_boot_is_the_0_10_sequence() {
     assert_eq!(uri_path(&m), ["rd"]);
     assert_eq!(uri_query(&m), [alloc::format!("ep={EP}"), "lt=60".into(), "lwm2m=1.0".into(), "b=U".into()]);
     assert_eq!(m.content_format(), Some(40));
-    assert_eq!(m.payload, b"</1/0>,</3/0>");
+    assert_eq!(m.payload, b"</1/0>,</2>,</3/0>,</4/0>,</5/0>,</7/0>");
     assert!(s.stores.contains_key(&crate::storage::MISC));
     assert!(s.closed.contains(&BOOTSTRAP_CONN), "bootstrap session closed");
 }
@@ -460,6 +461,7 @@ fn changed_bootstrap_uri_bootstraps_again() {
     let stored = Stored::from_records(
         rec(crate::storage::SECURITY).as_deref(),
         rec(crate::storage::SERVER).as_deref(),
+        rec(crate::storage::ACL).as_deref(),
         rec(crate::storage::MISC).as_deref(),
         rec(crate::storage::LOCATIONS).as_deref(),
     );
@@ -698,4 +700,52 @@ fn server_uri_parsing() {
     for bad in ["http://x", "coap://", "coap://h:0", "coap://h:99999", "coaps://[::1", ""] {
         assert_eq!(ServerUri::parse(bad), None, "{bad}");
     }
+}
+
+/// Two servers (ssid 1 and 2) and an ACL on /3/0 that lets only server 1 read.
+fn bootstrap_two_servers(s: &mut Sim) {
+    let req = to_bootstrap_request(s);
+    s.deliver(BOOTSTRAP_CONN, &ack(&req, Code::CHANGED, &[]));
+    for (inst, ssid, host) in [(1u16, 1i64, "dm1.example"), (2, 2, "dm2.example")] {
+        let sec = security_tlv(&alloc::format!("coaps://{host}:5684"), ssid, EP.as_bytes(), DM_KEY);
+        let p = inst.to_string();
+        assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::PUT, &["0", &p], Some(TLV), None, &sec)), Code::CHANGED);
+        let srv = server_tlv(ssid, 60);
+        let p = (inst - 1).to_string();
+        assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::PUT, &["1", &p], Some(TLV), None, &srv)), Code::CHANGED);
+    }
+    // ACL instance 0: object 3, instance 0, ACL {ssid 1: R}, owner 1.
+    let mut acl = Vec::new();
+    tlv::write_value(&mut acl, TlvType::ResourceValue, 0, &Value::Int(3));
+    tlv::write_value(&mut acl, TlvType::ResourceValue, 1, &Value::Int(0));
+    let mut entries = Vec::new();
+    tlv::write_value(&mut entries, TlvType::ResourceInstance, 1, &Value::Int(1));
+    tlv::write_nested(&mut acl, TlvType::MultipleResource, 2, &entries);
+    tlv::write_value(&mut acl, TlvType::ResourceValue, 3, &Value::Int(1));
+    assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::PUT, &["2", "0"], Some(TLV), None, &acl)), Code::CHANGED);
+    assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::POST, &["bs"], None, None, b"")), Code::CHANGED);
+}
+
+#[test]
+fn two_servers_register_and_the_acl_decides_who_reads() {
+    let mut s = Sim::new(BTreeMap::new());
+    bootstrap_two_servers(&mut s);
+    assert_eq!(s.creds[&(26, 4)], EP.as_bytes());
+    assert_eq!(s.creds[&(27, 4)], EP.as_bytes());
+    // One DTLS session per server, opened one after the other.
+    register(&mut s);
+    assert!(!s.events.contains(&Event::Registered), "REGISTERED only when every server answered");
+    let req2 = s.last_sent(2);
+    s.deliver(2, &ack(&req2, Code::CREATED, &["rd", "two"]));
+    assert_eq!(s.events.last(), Some(&Event::Registered));
+    assert_eq!(s.opened[2], (2, "dm2.example".into(), 5684, Some(27), 10001));
+    // Server 1 may read /3/0, server 2 may not (TS §5.4.7); both may read their own Server instance.
+    assert_eq!(code_of(&s.request(1, Code::GET, &["3", "0", "0"], None, None, b"")), Code::CONTENT);
+    assert_eq!(code_of(&s.request(2, Code::GET, &["3", "0", "0"], None, None, b"")), Code::UNAUTHORIZED);
+    assert_eq!(code_of(&s.request(2, Code::POST, &["3", "0", "4"], None, None, b"")), Code::UNAUTHORIZED);
+    assert_eq!(s.reboots, 0);
+    // The ACL survives a reboot with the rest of the bootstrap configuration.
+    let mut s2 = Sim::new(s.stores.clone());
+    s2.boot();
+    assert_eq!(s2.e.objects().acl.instances.len(), 1);
 }

@@ -177,6 +177,10 @@ pub trait Object {
     fn execute(&mut self, _env: &mut dyn Env, _inst: u16, _res: u16, _args: &[u8]) -> Result<Effect, Code> {
         Err(Code::METHOD_NOT_ALLOWED)
     }
+    /// A Write-Replace of instance `inst` is about to write its resources
+    /// (TS §5.4.3: Replace replaces the whole instance): reset the writable
+    /// resources the payload may leave out to their defaults.
+    fn replace_instance(&mut self, _inst: u16) {}
     /// Create instance `inst` with default values (resources are written next).
     fn create(&mut self, _inst: u16) -> Result<(), Code> {
         Err(Code::METHOD_NOT_ALLOWED)

@@ -348,6 +348,17 @@ pub enum Writer {
     Server,
 }
 
+/// Check decoded items against the resource table before anything is written.
+fn validate(obj: &dyn Object, items: &[Item], writer: Writer) -> Result<(), Code> {
+    for it in items {
+        let d = def(obj.defs(), it.res).ok_or(Code::NOT_FOUND)?;
+        if writer == Writer::Server && (!d.writable() || !obj.has_instance(it.inst)) {
+            return Err(if d.writable() { Code::NOT_FOUND } else { Code::METHOD_NOT_ALLOWED });
+        }
+    }
+    Ok(())
+}
+
 /// Apply decoded items (grouped per resource) to `obj`.
 pub fn apply_write(
     obj: &mut dyn Object,
@@ -356,18 +367,10 @@ pub fn apply_write(
     mode: WriteMode,
     writer: Writer,
 ) -> Result<Effect, Code> {
-    // Validate everything first so a refused write changes nothing.
+    validate(obj, items, writer)?;
     for it in items {
-        let d = def(obj.defs(), it.res).ok_or(Code::NOT_FOUND)?;
-        if writer == Writer::Server && !d.writable() {
-            return Err(Code::METHOD_NOT_ALLOWED);
-        }
         if !obj.has_instance(it.inst) {
-            if writer == Writer::BootstrapServer {
-                obj.create(it.inst).map_err(|_| Code::INTERNAL_SERVER_ERROR)?;
-            } else {
-                return Err(Code::NOT_FOUND);
-            }
+            obj.create(it.inst).map_err(|_| Code::INTERNAL_SERVER_ERROR)?;
         }
     }
     let mut effect = Effect::None;
@@ -420,6 +423,10 @@ pub fn write(
         }
     }
     let items = decode_write(obj.defs(), path, cf, payload)?;
+    if let (Path::Instance(_, inst), WriteMode::Replace, Writer::Server) = (*path, mode, writer) {
+        validate(obj, &items, writer)?;
+        obj.replace_instance(inst);
+    }
     apply_write(obj, env, &items, mode, writer)
 }
 

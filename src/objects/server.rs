@@ -178,6 +178,13 @@ impl Object for ServerObject {
             _ => Err(Code::METHOD_NOT_ALLOWED),
         }
     }
+    fn replace_instance(&mut self, inst: u16) {
+        if let Some(s) = self.instances.iter_mut().find(|s| s.id == inst) {
+            let ssid = s.ssid;
+            *s = ServerInstance::new(inst);
+            s.ssid = ssid;
+        }
+    }
     fn create(&mut self, inst: u16) -> Result<(), Code> {
         if self.instances.len() >= crate::limits::MAX_SERVER_INSTANCES {
             return Err(Code::INTERNAL_SERVER_ERROR);
