@@ -149,10 +149,12 @@ class Provisioner:
         bs_psk_hex: str,
         accounts: list[tuple[LeshanServer, ServerAccount]],
         auto_security_id: bool = False,
+        acls: Optional[list[dict]] = None,
     ) -> None:
-        """Several server accounts, each on its LwM2M server (which gets the account's PSK)."""
+        """Several server accounts, each on its LwM2M server (which gets the account's PSK), and the
+        Access Control instances `acls` (leshan_api.acl_entry)."""
         self.leshan.bootstrap.add_psk(endpoint, identity=endpoint, key_hex=bs_psk_hex)
-        config = bootstrap_config_for(endpoint, [account for _, account in accounts], auto_security_id)
+        config = bootstrap_config_for(endpoint, [account for _, account in accounts], auto_security_id, acls)
         self.leshan.bootstrap.set_config(endpoint, config)
         for server, account in accounts:
             server.add_psk(endpoint, identity=account.identity or endpoint, key_hex=account.psk_hex)

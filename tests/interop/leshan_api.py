@@ -395,9 +395,26 @@ class ServerAccount:
     identity: Optional[str] = None  # PSK identity; the endpoint name when None
 
 
-def bootstrap_config_for(endpoint: str, accounts: list[ServerAccount], auto_security_id: bool = False) -> dict:
+def acl_entry(object_id: int, instance_id: int, rights: dict[int, int], owner: int) -> dict:
+    """An Access Control instance (TS §E.3) for a bootstrap config: `rights` maps a short server id
+    (0 = default) to R 1 | W 2 | E 4 | D 8 | C 16."""
+    return {
+        "objectId": object_id,
+        "objectInstanceId": instance_id,
+        "acls": {str(ssid): value for ssid, value in rights.items()},
+        "AccessControlOwner": owner,
+    }
+
+
+def bootstrap_config_for(
+    endpoint: str,
+    accounts: list[ServerAccount],
+    auto_security_id: bool = False,
+    acls: Optional[list[dict]] = None,
+) -> dict:
     """A bootstrap config with one Server instance (0, 1, ...) and one Security instance (1, 2, ...) per
-    account, after deleting /0 and /1 (the client keeps its bootstrap-server account, TS §5.2.7.5).
+    account, after deleting /0 and /1 (the client keeps its bootstrap-server account, TS §5.2.7.5),
+    and the Access Control instances `acls` (acl_entry; needed with more than one server, TS §7.3).
 
     `auto_security_id` makes Leshan start with a Bootstrap-Discover on "/" (TS §5.2.7.1) to find the
     bootstrap server's Security instance and pick free instance ids around it.
@@ -428,7 +445,12 @@ def bootstrap_config_for(endpoint: str, accounts: list[ServerAccount], auto_secu
             "secretKey": list(bytes.fromhex(account.psk_hex)),
             "serverId": account.short_id,
         }
-    config: dict[str, Any] = {"toDelete": ["/0", "/1"], "servers": servers, "security": security, "acls": {}}
+    config: dict[str, Any] = {
+        "toDelete": ["/0", "/1"],
+        "servers": servers,
+        "security": security,
+        "acls": {str(i): acl for i, acl in enumerate(acls or [])},
+    }
     if auto_security_id:
         config["autoIdForSecurityObject"] = True
     return config

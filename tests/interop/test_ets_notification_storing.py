@@ -17,6 +17,8 @@ after the new registration, so the stored notification went out.
 
 from __future__ import annotations
 
+import time
+
 from conftest import start_registered
 from leshan_api import assert_code, coap_log, coap_options, coap_payload_bytes, describe_exchange
 
@@ -54,11 +56,16 @@ def test_int_560_delayed_report_notification(leshan, carrier_device, provision):
         # cancelled the observation after the new registration, i.e. it sent the stored
         # notification and Leshan, which dropped the observation with the old registration,
         # refused it.
-        log_line = device.process.stderr_tail(2000)
-        after_register = log_line.rsplit("registered at /rd/", 1)[-1]
+        deadline = time.monotonic() + 5
+        while True:
+            log_text = device.process.stderr_tail(2000)
+            after_register = log_text.rsplit("registered at /rd/", 1)[-1]
+            if "observation cancelled by Reset" in after_register or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         assert "observation cancelled by Reset" in after_register, (
             f"no notification after re-registering (came back from {registered.data['address']}, was "
-            f"{address_before}); client log:\n{log_line[-3000:]}"
+            f"{address_before}); client log:\n{log_text[-3000:]}"
         )
         return
 
