@@ -59,6 +59,7 @@ def reboot_and_come_back(leshan, device) -> None:
     )
     back = device.dm_events.wait_for_any(("REGISTRATION", "UPDATED"), 10, after=before_events)
     device.notes.append(f"back after the reboot with {back.name}")
+    print(f"int-241/655: Leshan saw the rebooted device come back with {back.name}")
     assert leshan.server.registration(device.endpoint) is not None
     # One reboot only: the 2.04 went out before it, so Leshan did not retransmit the Execute.
     assert device.process.restarts == 1, f"{device.process.restarts} restarts"

@@ -135,7 +135,8 @@ def test_int_711_extended_observe_connectivity_monitoring(leshan, device):
 
     Not expressible with Leshan: moving the radio value across lt/gt or by st — it is the modem's
     measurement and no server operation changes it. Covered at engine level by
-    observe::observation::tests::gt_and_lt_crossings_both_ways and ::step_counts_from_the_last_notified_value."""
+    engine::tests_dm::gt_and_lt_notify_only_when_the_value_crosses_a_threshold and
+    engine::tests_dm::st_notifies_when_the_value_moves_by_the_step_from_the_last_notification."""
     endpoint = device.endpoint
     try:
         assert_code(
