@@ -27,7 +27,6 @@ from leshan_api import (
     coap_payload_bytes,
     describe_exchange,
     link_attributes,
-    lwm2m_code,
     node_values,
 )
 
@@ -183,10 +182,8 @@ def test_int_204_query_basic_information_json(leshan, device):
     assert coap_options(request).get("Accept") == [CF_JSON], request
     assert coap_options(response).get("Content-Format") == [CF_JSON], response
     document = json.loads(coap_payload_bytes(response))
-    base = document.get("bn", "")
-    entries = {base + e["n"] if "n" in e else base: e for e in document["e"]}
-    prefix = "/3/0/" if base in ("", "/3/0/") and any(k.startswith("/3/0/") for k in entries) else base
-    names = {k[len(prefix) :] if k.startswith(prefix) else k: v for k, v in entries.items()}
+    # TS 1.0.2 §6.4.4: each entry's name is the base name "bn" followed by its "n".
+    names = {(document.get("bn", "") + e.get("n", "")).removeprefix("/3/0/"): e for e in document["e"]}
     assert names["0"]["sv"] == "Nordic Semiconductor ASA", document
     assert names["2"]["sv"] == device.imei, document
     assert names["11/0"]["v"] == 1, document
