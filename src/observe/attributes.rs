@@ -251,10 +251,7 @@ pub fn parse_write_attributes<'a>(
     let mut any = false;
     for item in queries {
         let (name, value) = match item.iter().position(|&b| b == b'=') {
-            Some(i) => {
-                let (name, rest) = item.split_at(i);
-                (name, rest.get(1..).filter(|v| !v.is_empty()))
-            }
+            Some(i) => (item.get(..i).unwrap_or_default(), item.get(i + 1..).filter(|v| !v.is_empty())),
             None => (item, None),
         };
         match name {
