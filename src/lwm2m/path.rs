@@ -55,29 +55,34 @@ impl Path {
     /// or a single empty one, is `Root`. See the module doc for what is
     /// refused. Stops reading at the fifth segment.
     pub fn parse<'a, I: IntoIterator<Item = &'a [u8]>>(segments: I) -> Result<Path, PathError> {
+        // One non-generic body for every kind of segment iterator.
+        Self::parse_segments(&mut segments.into_iter())
+    }
+
+    fn parse_segments(segments: &mut dyn Iterator<Item = &[u8]>) -> Result<Path, PathError> {
         let mut ids = [0u16; 4];
         let mut n = 0;
-        let mut iter = segments.into_iter();
-        let first = match iter.next() {
-            None => return Ok(Path::Root),
-            Some(s) => s,
-        };
-        let second = iter.next();
-        if first.is_empty() && second.is_none() {
-            return Ok(Path::Root);
-        }
-        for segment in core::iter::once(first).chain(second).chain(iter) {
-            if n == ids.len() {
+        let mut lone_empty = false;
+        for segment in segments {
+            // A first segment that is empty is the root if nothing follows.
+            if n == 0 && segment.is_empty() && !lone_empty {
+                lone_empty = true;
+                continue;
+            }
+            if lone_empty {
                 return Err(PathError);
             }
-            ids[n] = parse_id(segment)?;
+            let slot = ids.get_mut(n).ok_or(PathError)?;
+            *slot = parse_id(segment)?;
             n += 1;
         }
+        let [a, b, c, d] = ids;
         Ok(match n {
-            1 => Path::Object(ids[0]),
-            2 => Path::Instance(ids[0], ids[1]),
-            3 => Path::Resource(ids[0], ids[1], ids[2]),
-            _ => Path::ResourceInstance(ids[0], ids[1], ids[2], ids[3]),
+            0 => Path::Root,
+            1 => Path::Object(a),
+            2 => Path::Instance(a, b),
+            3 => Path::Resource(a, b, c),
+            _ => Path::ResourceInstance(a, b, c, d),
         })
     }
 
@@ -122,7 +127,7 @@ impl Path {
     pub fn contains(&self, other: &Path) -> bool {
         let (a, da) = self.ids();
         let (b, db) = other.ids();
-        da <= db && a[..da] == b[..da]
+        da <= db && a.iter().zip(b.iter()).take(da).all(|(x, y)| x == y)
     }
 
     /// Appends the path as text: `/` for `Root`, else `/3/0/1`.
@@ -132,7 +137,7 @@ impl Path {
             out.push(b'/');
         }
         let mut buf = [0u8; 20];
-        for &id in &ids[..depth] {
+        for &id in ids.iter().take(depth) {
             out.push(b'/');
             let len = super::text::fmt_u64(id as u64, &mut buf);
             out.extend_from_slice(&buf[..len]);
