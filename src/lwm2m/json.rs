@@ -43,8 +43,7 @@ const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 
 fn write_base64(data: &[u8], out: &mut Vec<u8>) {
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        let n = chunk.iter().chain(&[0, 0]).take(3).fold(0u32, |n, &b| n << 8 | b as u32);
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(BASE64[(n >> (18 - 6 * i) & 0x3f) as usize]);
@@ -226,6 +225,11 @@ struct Cursor<'a> {
 type Res<T> = Result<T, JsonError>;
 
 impl<'a> Cursor<'a> {
+    /// The bytes from `start` to the cursor (`get`, not indexing: no panic path).
+    fn span(&self, start: usize) -> &'a [u8] {
+        self.b.get(start..self.i).unwrap_or_default()
+    }
+
     /// Next non-white-space byte, not consumed.
     fn peek(&mut self) -> Option<u8> {
         while let Some(&c) = self.b.get(self.i) {
@@ -281,7 +285,7 @@ impl<'a> Cursor<'a> {
             let c = *self.b.get(self.i).ok_or(JsonError)?;
             match c {
                 b'"' => {
-                    let raw = &self.b[start..self.i];
+                    let raw = self.span(start);
                     self.i += 1;
                     return match owned {
                         Some(s) => Ok(Cow::Owned(s)),
@@ -293,7 +297,7 @@ impl<'a> Cursor<'a> {
                     let s = match owned.as_mut() {
                         Some(s) => s,
                         None => {
-                            let prefix = core::str::from_utf8(&self.b[start..self.i]).map_err(|_| JsonError)?;
+                            let prefix = core::str::from_utf8(self.span(start)).map_err(|_| JsonError)?;
                             owned.insert(String::from(prefix))
                         }
                     };
@@ -340,7 +344,7 @@ impl<'a> Cursor<'a> {
                         self.i += 1;
                     }
                     if let Some(s) = owned.as_mut() {
-                        s.push_str(core::str::from_utf8(&self.b[run_start..self.i]).map_err(|_| JsonError)?);
+                        s.push_str(core::str::from_utf8(self.span(run_start)).map_err(|_| JsonError)?);
                     }
                 }
             }
@@ -362,7 +366,7 @@ impl<'a> Cursor<'a> {
             self.i += 1;
         }
         let int_digits = digits(self);
-        if int_digits == 0 || (int_digits > 1 && self.b[self.i - int_digits] == b'0') {
+        if int_digits == 0 || (int_digits > 1 && self.b.get(self.i - int_digits) == Some(&b'0')) {
             return Err(JsonError);
         }
         if self.b.get(self.i) == Some(&b'.') {
@@ -380,11 +384,11 @@ impl<'a> Cursor<'a> {
                 return Err(JsonError);
             }
         }
-        Ok(&self.b[start..self.i])
+        Ok(self.span(start))
     }
 
     fn literal(&mut self, word: &[u8]) -> bool {
-        if self.b[self.i..].starts_with(word) {
+        if self.b.get(self.i..).is_some_and(|rest| rest.starts_with(word)) {
             self.i += word.len();
             true
         } else {
@@ -422,9 +426,10 @@ fn full_path(bn: &str, n: &str) -> Res<Path> {
     if len > MAX_NAME_LEN {
         return Err(JsonError);
     }
-    buf[..bn.len()].copy_from_slice(bn.as_bytes());
-    buf[bn.len()..len].copy_from_slice(n.as_bytes());
-    let mut name = buf[..len].strip_prefix(b"/").ok_or(JsonError)?;
+    for (slot, &c) in buf.iter_mut().zip(bn.as_bytes().iter().chain(n.as_bytes())) {
+        *slot = c;
+    }
+    let mut name = buf.get(..len).and_then(|b| b.strip_prefix(b"/")).ok_or(JsonError)?;
     if let Some(stripped) = name.strip_suffix(b"/") {
         name = stripped;
     }
