@@ -31,7 +31,7 @@
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 
-use super::MAX_ATTRIBUTE_ENTRIES;
+use super::{swap_take, MAX_ATTRIBUTE_ENTRIES};
 use crate::coap::msg::Code;
 use crate::lwm2m::float::parse_f64;
 use crate::lwm2m::link::LinkWriter;
@@ -320,7 +320,7 @@ impl AttributeStore {
         attrs.check()?;
         match index {
             Some(i) if attrs.is_empty() => {
-                self.entries.swap_remove(i);
+                swap_take(&mut self.entries, i);
             }
             Some(i) => {
                 if let Some(entry) = self.entries.get_mut(i) {

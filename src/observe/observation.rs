@@ -43,7 +43,7 @@
 use alloc::vec::Vec;
 
 use super::attributes::Attributes;
-use super::{CON_NOTIFICATION_INTERVAL_S, MAX_OBSERVATIONS, SEQ_MASK};
+use super::{swap_take, CON_NOTIFICATION_INTERVAL_S, MAX_OBSERVATIONS, SEQ_MASK};
 use crate::coap::msg::MAX_TOKEN_LEN;
 use crate::lwm2m::Path;
 use crate::time::Instant;
@@ -205,9 +205,9 @@ impl Observations {
             .or_else(|| self.list.iter().position(same))
         {
             Some(i) => {
-                let previous = self.list.swap_remove(i);
+                let previous_seq = swap_take(&mut self.list, i).map_or(0, |o| o.seq);
                 self.list.retain(|o| !same(o)); // at most one per token and per path
-                previous.seq.wrapping_add(1) & SEQ_MASK
+                previous_seq.wrapping_add(1) & SEQ_MASK
             }
             None if self.list.len() >= MAX_OBSERVATIONS => return Err(ObserveError::Full),
             None => 0,
@@ -247,7 +247,7 @@ impl Observations {
     /// or GET with Observe=1, RFC 7641 §3.6, §4.5).
     pub fn cancel_by_token(&mut self, token: &[u8]) -> Option<Observation> {
         let i = self.list.iter().position(|o| o.token[..] == *token)?;
-        Some(self.list.swap_remove(i))
+        swap_take(&mut self.list, i)
     }
 
     /// Removes the observation of exactly `path` (TS §5.5.3, GET with
@@ -255,14 +255,14 @@ impl Observations {
     /// `/3/0`).
     pub fn cancel_by_path(&mut self, path: &Path) -> Option<Observation> {
         let i = self.list.iter().position(|o| o.path == *path)?;
-        Some(self.list.swap_remove(i))
+        swap_take(&mut self.list, i)
     }
 
     /// Removes the observation whose last notification had this Message ID
     /// (the server answered it with RST, RFC 7641 §3.6, TS §5.5.3).
     pub fn cancel_by_mid(&mut self, mid: u16) -> Option<Observation> {
         let i = self.list.iter().position(|o| o.last_mid == Some(mid))?;
-        Some(self.list.swap_remove(i))
+        swap_take(&mut self.list, i)
     }
 
     /// GET with Observe=1 (TS §5.5.3): the observation with the request's
@@ -281,7 +281,7 @@ impl Observations {
         let mut i = 0;
         while let Some(o) = self.list.get(i) {
             if path.contains(&o.path) {
-                removed.push(self.list.swap_remove(i));
+                removed.extend(swap_take(&mut self.list, i));
             } else {
                 i += 1;
             }
