@@ -29,11 +29,11 @@
 //! smaller `pmax` as `pmin`.
 
 use alloc::vec::Vec;
-use core::cmp::Ordering;
 
 use super::{swap_take, MAX_ATTRIBUTE_ENTRIES};
 use crate::coap::msg::Code;
 use crate::lwm2m::float::parse_f64;
+use crate::lwm2m::soft_f64;
 use crate::lwm2m::link::LinkWriter;
 use crate::lwm2m::text::parse_u64;
 use crate::lwm2m::Path;
@@ -78,12 +78,14 @@ impl Attributes {
             }
         }
         if let (Some(lt), Some(gt)) = (self.lt, self.gt) {
-            // Anything but a plain "less" refuses, NaN included.
-            if lt.partial_cmp(&gt) != Some(Ordering::Less) {
+            // Anything but a plain "less" refuses, NaN included. (f64
+            // arithmetic through `soft_f64`: the FPU has no double precision.)
+            if !soft_f64::lt(lt, gt) {
                 return Err(AttrError::Inconsistent);
             }
             if let Some(st) = self.st {
-                if (lt + 2.0 * st).partial_cmp(&gt) != Some(Ordering::Less) {
+                // 2·st as st + st: the same, exact or infinite
+                if !soft_f64::lt(soft_f64::add(lt, soft_f64::add(st, st)), gt) {
                     return Err(AttrError::Inconsistent);
                 }
             }
@@ -262,7 +264,7 @@ pub fn parse_write_attributes<'a>(
             b"lt" => note(&mut change.lt, value.map(parse_threshold).transpose()?)?,
             b"st" => {
                 let step = value.map(parse_threshold).transpose()?;
-                if step.is_some_and(|st| st < 0.0) {
+                if step.is_some_and(|st| soft_f64::lt(st, 0.0)) {
                     return Err(AttrError::BadValue);
                 }
                 note(&mut change.st, step)?
