@@ -330,9 +330,11 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
     };
     let mut rest = s;
     let mut big = Big::from_u64(0);
-    let mut sig_digits = 0u64; // digits folded into `big`
-    let mut pending_zeros = 0u64; // zeros after the last non-zero digit
-    let mut frac_digits = 0i64;
+    // Counts in i32, saturating: no input comes near 2^31 bytes (and 64-bit
+    // arithmetic is slower and larger on the Cortex-M33).
+    let mut sig_digits = 0i32; // digits folded into `big`
+    let mut pending_zeros = 0i32; // zeros after the last non-zero digit
+    let mut frac_digits = 0i32;
     let mut any_digit = false;
     let mut in_fraction = false;
     while let Some((&c, after)) = rest.split_first() {
@@ -344,8 +346,8 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
                 frac_digits = frac_digits.saturating_add(1);
             }
             if c != b'0' {
-                sig_digits = sig_digits.saturating_add(pending_zeros + 1);
-                if sig_digits > MAX_SIG_DIGITS as u64
+                sig_digits = sig_digits.saturating_add(pending_zeros).saturating_add(1);
+                if sig_digits > MAX_SIG_DIGITS as i32
                     || !big.mul_pow10(pending_zeros as u32)
                     || !big.mul_add(10, (c - b'0') as u32)
                 {
@@ -363,7 +365,7 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
     if !any_digit {
         return None;
     }
-    let mut exp10 = 0i64;
+    let mut exp10 = 0i32;
     if let Some((&e, after)) = rest.split_first() {
         if e != b'e' && e != b'E' {
             return None;
@@ -380,7 +382,7 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
             if !c.is_ascii_digit() {
                 return None;
             }
-            exp10 = (exp10 * 10 + (c - b'0') as i64).min(1_000_000);
+            exp10 = (exp10 * 10 + (c - b'0') as i32).min(1_000_000);
         }
         if exp_neg {
             exp10 = -exp10;
@@ -392,8 +394,8 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
     }
     // value = big · 10^e10, big has `sig_digits` digits, so
     // 10^(sig_digits + e10 - 1) <= value < 10^(sig_digits + e10)
-    let e10 = exp10.saturating_add(pending_zeros.min(1 << 40) as i64).saturating_sub(frac_digits);
-    let magnitude = sig_digits as i64 + e10;
+    let e10 = exp10.saturating_add(pending_zeros).saturating_sub(frac_digits);
+    let magnitude = sig_digits.saturating_add(e10);
     if magnitude > 310 {
         return None;
     }
@@ -401,7 +403,7 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
         // below 10^-324, less than half the smallest subnormal
         return Some(signed_zero);
     }
-    let bits = to_f64_bits(big, e10 as i32)?;
+    let bits = to_f64_bits(big, e10)?;
     Some(f64::from_bits(bits | ((neg as u64) << 63)))
 }
 
