@@ -279,16 +279,6 @@ pub fn parse_write_attributes<'a>(
     Ok(change)
 }
 
-/// The path of `path`'s ancestor (or itself) with `depth` ids.
-fn level(path: &Path, depth: usize) -> Option<Path> {
-    match (depth, path.object(), path.instance(), path.resource()) {
-        (1, Some(o), _, _) => Some(Path::Object(o)),
-        (2, Some(o), Some(i), _) => Some(Path::Instance(o, i)),
-        (3, Some(o), Some(i), Some(r)) => Some(Path::Resource(o, i, r)),
-        _ => None,
-    }
-}
-
 /// The attributes one server has written, by level (§5.4.4: a client keeps
 /// them per server). At most [`MAX_ATTRIBUTE_ENTRIES`] levels; a level whose
 /// attributes are all unset takes no room.
@@ -344,9 +334,14 @@ impl AttributeStore {
     /// `pmax` unset).
     pub fn effective(&self, path: &Path, default_pmin: u32, default_pmax: u32) -> Attributes {
         let mut attrs = Attributes::default();
-        for depth in (1..=path.depth().min(3)).rev() {
-            if let Some(upper) = level(path, depth).and_then(|p| self.find(&p)) {
-                attrs.inherit(upper);
+        // Deepest level first; a level "applies" when it is `path` or above
+        // it (a Resource Instance takes its Resource's). Levels are Object,
+        // Object Instance or Resource paths, one entry each.
+        for depth in (1..=3).rev() {
+            for (p, upper) in &self.entries {
+                if p.depth() == depth && p.contains(path) {
+                    attrs.inherit(upper);
+                }
             }
         }
         attrs.pmin = attrs.pmin.or(Some(default_pmin));
