@@ -165,13 +165,47 @@ impl Log {
 
 /// Log a sequence of string / number parts at a level:
 /// `log!(INF, "registered, lifetime ", lt as u64)`.
+///
+/// A lone literal goes out as it is, NUL-terminated at compile time: no
+/// 120-byte line buffer to clear and fill at each such call site. It must
+/// read the same as through `Log` (printable ASCII, at most 119 bytes),
+/// which the compiler checks.
 #[macro_export]
 macro_rules! log {
+    ($lvl:ident, $msg:literal $(,)?) => {{
+        const LINE: &str = concat!($msg, "\0");
+        const _: () = assert!($crate::os::is_plain_line(LINE.as_bytes()), "log text: printable ASCII, at most 119 bytes");
+        $crate::os::log_line($crate::os::$lvl, LINE);
+    }};
     ($lvl:ident, $($part:expr),+ $(,)?) => {{
         let mut l = $crate::os::Log::new();
         $( $crate::os::LogPart::append(&$part, &mut l); )+
         l.emit($crate::os::$lvl);
     }};
+}
+
+/// Whether `line` is printable ASCII of at most 119 bytes and a final NUL,
+/// i.e. what `Log` would send unchanged.
+pub const fn is_plain_line(line: &[u8]) -> bool {
+    let Some((&0, text)) = line.split_last() else {
+        return false;
+    };
+    if text.len() > 119 {
+        return false;
+    }
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] < 0x20 || text[i] >= 0x7f {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Sends a NUL-terminated line (see [`is_plain_line`]) to `lwm2m_os_log()`.
+pub fn log_line(level: c_int, line: &'static str) {
+    unsafe { lwm2m_os_log(level, line.as_ptr() as *const c_char) };
 }
 
 /// Something `log!` can append.
