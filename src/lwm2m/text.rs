@@ -24,14 +24,12 @@ use alloc::vec::Vec;
 /// division would bring in the soft 64-bit divider (~0.9 KB) on the
 /// Cortex-M33, which divides 32-bit numbers in hardware.
 fn div_rem_10(v: u64) -> (u64, u32) {
-    let mut quotient = 0u64;
-    let mut rem = 0u32;
-    for shift in [48, 32, 16, 0] {
-        let part = (rem << 16) | ((v >> shift) as u32 & 0xffff);
-        quotient = (quotient << 16) | (part / 10) as u64;
-        rem = part % 10;
-    }
-    (quotient, rem)
+    let (hi, lo) = ((v >> 32) as u32, v as u32);
+    // each step divides (remainder < 10) · 2^16 + 16 more bits: < 2^20
+    let mid = (hi % 10) << 16 | lo >> 16;
+    let low = (mid % 10) << 16 | (lo & 0xffff);
+    let quotient = ((hi / 10) as u64) << 32 | ((mid / 10) << 16 | low / 10) as u64;
+    (quotient, low % 10)
 }
 
 /// Write `v` in decimal into `out` (at least 20 bytes); returns the length.
