@@ -354,7 +354,8 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
                     return None;
                 }
                 pending_zeros = 0;
-            } else if !big.is_zero() {
+            } else if sig_digits > 0 {
+                // (`big` is zero until the first non-zero digit)
                 pending_zeros = pending_zeros.saturating_add(1);
             }
         } else {
@@ -389,7 +390,7 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
         }
     }
     let signed_zero = if neg { -0.0 } else { 0.0 };
-    if big.is_zero() {
+    if sig_digits == 0 {
         return Some(signed_zero);
     }
     // value = big · 10^e10, big has `sig_digits` digits, so
