@@ -166,16 +166,22 @@ impl Log {
 /// Log a sequence of string / number parts at a level:
 /// `log!(INF, "registered, lifetime ", lt as u64)`.
 ///
-/// A lone literal goes out as it is, NUL-terminated at compile time: no
-/// 120-byte line buffer to clear and fill at each such call site. It must
-/// read the same as through `Log` (printable ASCII, at most 119 bytes),
-/// which the compiler checks.
+/// A lone literal that `Log` would send unchanged (printable ASCII, at most
+/// 119 bytes; decided at compile time) goes out as it is, NUL-terminated by
+/// the compiler: no 120-byte line buffer to clear and fill at each such
+/// call site. Any other literal takes the general way.
 #[macro_export]
 macro_rules! log {
     ($lvl:ident, $msg:literal $(,)?) => {{
         const LINE: &str = concat!($msg, "\0");
-        const _: () = assert!($crate::os::is_plain_line(LINE.as_bytes()), "log text: printable ASCII, at most 119 bytes");
-        $crate::os::log_line($crate::os::$lvl, LINE);
+        const PLAIN: bool = $crate::os::is_plain_line(LINE.as_bytes());
+        if PLAIN {
+            $crate::os::log_line($crate::os::$lvl, LINE);
+        } else {
+            let mut l = $crate::os::Log::new();
+            $crate::os::LogPart::append(&$msg, &mut l);
+            l.emit($crate::os::$lvl);
+        }
     }};
     ($lvl:ident, $($part:expr),+ $(,)?) => {{
         let mut l = $crate::os::Log::new();
@@ -255,5 +261,37 @@ impl LogPart for i64 {
 impl LogPart for alloc::string::String {
     fn append(&self, l: &mut Log) {
         l.s(self);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `Log` would send for `s`, without the NUL.
+    fn through_log(s: &str) -> alloc::vec::Vec<u8> {
+        let mut l = Log::new();
+        l.s(s);
+        l.buf[..l.len].to_vec()
+    }
+
+    /// `log!` sends a plain literal as it is only where `Log` would send
+    /// the same bytes.
+    #[test]
+    fn plain_lines_are_what_log_sends() {
+        let long = "x".repeat(119);
+        let too_long = "x".repeat(120);
+        for (text, plain) in [("", true), ("coap: request timed out", true), (long.as_str(), true),
+                              (too_long.as_str(), false), ("tab\there", false), ("caf\u{e9}", false), ("\u{7f}", false)] {
+            let mut line = alloc::vec::Vec::from(text.as_bytes());
+            line.push(0);
+            assert_eq!(is_plain_line(&line), plain, "{text:?}");
+            if plain {
+                assert_eq!(through_log(text), text.as_bytes());
+            } else {
+                assert_ne!(through_log(text), text.as_bytes());
+            }
+        }
+        assert!(!is_plain_line(b"no NUL"));
     }
 }
