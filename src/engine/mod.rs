@@ -11,6 +11,8 @@
 
 mod session;
 #[cfg(test)]
+mod sim;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_dm;
