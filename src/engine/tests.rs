@@ -425,3 +425,54 @@ fn two_servers_register_and_the_acl_decides_who_reads() {
     s2.boot();
     assert_eq!(s2.e.objects().acl.instances.len(), 1);
 }
+
+#[test]
+fn discover_on_a_resource_shows_the_periods_it_inherits() {
+    let mut s = Sim::new(BTreeMap::new());
+    bootstrap(&mut s, 60);
+    register(&mut s);
+    let put_attrs = |s: &mut Sim, path: &[&str], q: &[&str]| {
+        s.next_mid = s.next_mid.wrapping_add(1);
+        let mid = s.next_mid;
+        let mut w = MessageWriter::new(MsgType::Con, Code::PUT, mid, &[9, mid as u8]).unwrap();
+        for p in path {
+            w.option(option::URI_PATH, p.as_bytes()).unwrap();
+        }
+        for x in q {
+            w.option(option::URI_QUERY, x.as_bytes()).unwrap();
+        }
+        s.deliver(1, &w.finish());
+        code_of(&s.take_sent(1).pop().unwrap())
+    };
+    assert_eq!(put_attrs(&mut s, &["3", "0"], &["pmin=10", "pmax=200"]), Code::CHANGED);
+    assert_eq!(put_attrs(&mut s, &["3", "0", "7"], &["gt=6", "lt=1", "st=1"]), Code::CHANGED);
+    // ETS int-260 step 6: </3/0/7> with its own and the inherited attributes.
+    let r = s.request(1, Code::GET, &["3", "0", "7"], None, Some(40), b"");
+    let body = String::from_utf8(Message::parse(&r).unwrap().payload.to_vec()).unwrap();
+    assert!(body.starts_with("</3/0/7>;dim=1"), "{body}");
+    for a in ["pmin=10", "pmax=200", "gt=6", "lt=1", "st=1"] {
+        assert!(body.contains(a), "{a} missing in {body}");
+    }
+    // On the instance, a resource link shows only what is set on it.
+    let r = s.request(1, Code::GET, &["3", "0"], None, Some(40), b"");
+    let body = String::from_utf8(Message::parse(&r).unwrap().payload.to_vec()).unwrap();
+    assert!(body.starts_with("</3/0>;pmin=10;pmax=200,"), "{body}");
+    assert!(body.contains("</3/0/7>;dim=1;gt=6;lt=1;st=1,"), "{body}");
+}
+
+#[test]
+fn bootstrap_discover_lists_what_the_bootstrap_server_wrote() {
+    let mut s = Sim::new(BTreeMap::new());
+    let req = to_bootstrap_request(&mut s);
+    s.deliver(BOOTSTRAP_CONN, &ack(&req, Code::CHANGED, &[]));
+    let sec = security_tlv("coaps://dm.example:5684", 1, EP.as_bytes(), DM_KEY);
+    s.request(BOOTSTRAP_CONN, Code::PUT, &["0", "1"], Some(TLV), None, &sec);
+    s.request(BOOTSTRAP_CONN, Code::PUT, &["1", "0"], Some(TLV), None, &server_tlv(1, 60));
+    let r = s.request(BOOTSTRAP_CONN, Code::GET, &[], None, Some(40), b"");
+    let m = Message::parse(&r).unwrap();
+    assert_eq!((m.code, m.content_format()), (Code::CONTENT, Some(40)));
+    assert_eq!(
+        core::str::from_utf8(m.payload).unwrap(),
+        "lwm2m=\"1.0\",</0/0>,</0/1>;ssid=1,</1/0>;ssid=1,</2>,</3/0>,</4/0>,</5/0>,</7/0>"
+    );
+}
