@@ -160,7 +160,7 @@ impl Driver {
             Action::Reboot => self.reboot(),
             Action::FactoryReset => {
                 // Execute /3/0/5: forget every record of ours, then reboot.
-                for id in [storage::SECURITY, storage::SERVER, storage::LOCATIONS, storage::MISC] {
+                for id in [storage::SECURITY, storage::SERVER, storage::ACL, storage::LOCATIONS, storage::MISC] {
                     unsafe { os::lwm2m_os_storage_delete(id) };
                 }
                 log!(LOG_INF, "factory reset: stored state erased");
@@ -370,9 +370,10 @@ pub fn init(cfg: Option<&lwm2m_carrier_config_t>) -> c_int {
     let mut buf = vec![0u8; MAX_RECORD_LEN];
     let sec = read_record(storage::SECURITY, &mut buf);
     let srv = read_record(storage::SERVER, &mut buf);
+    let acl = read_record(storage::ACL, &mut buf);
     let misc = read_record(storage::MISC, &mut buf);
     let locs = read_record(storage::LOCATIONS, &mut buf);
-    let stored = Stored::from_records(sec.as_deref(), srv.as_deref(), misc.as_deref(), locs.as_deref());
+    let stored = Stored::from_records(sec.as_deref(), srv.as_deref(), acl.as_deref(), misc.as_deref(), locs.as_deref());
     drop(buf);
 
     let m = unsafe { os::lwm2m_os_modem_init() };

@@ -11,6 +11,8 @@ use alloc::vec::Vec;
 pub const SECURITY: u16 = 0xCAFE;
 /// Server object instances (TLV).
 pub const SERVER: u16 = 0xCAFD;
+/// Access Control instances (TLV).
+pub const ACL: u16 = 0xCAFC;
 /// Registration locations.
 pub const LOCATIONS: u16 = 0xCAFB;
 /// Misc flags: byte 0 = bootstrapped.

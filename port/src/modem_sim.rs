@@ -21,6 +21,15 @@
 //! - Credentials (`<storage>/sec/<tag>.<type>`, types 3 PSK as a hex string
 //!   and 4 identity) survive restarts like the modem's; writing or deleting
 //!   one while CFUN=1 is refused with `-EACCES`, as the real modem does.
+//! - Radio and network information (TS 27.007 §8.69 +CESQ, §10.1.14
+//!   +CGPADDR, §7.3 +COPS) describes the configured cell while registered
+//!   (stat 1 or 5): `+CESQ: 99,99,255,255,<rsrq>,<rsrp>`,
+//!   `+CGPADDR: 0,"<addr>",...`, `+COPS: 0,2,"<plmn>",7`. Otherwise the
+//!   modem knows nothing: RSRQ/RSRP 255, no address, `+COPS: 0`.
+//! - `AT%XCONNSTAT=1` starts and `=0` stops the connectivity statistics;
+//!   `AT%XCONNSTAT?` gives the configured counters once a collection has
+//!   been started, zeros before (fixed values: the simulator does not see
+//!   the sockets' traffic).
 
 use core::ffi::{c_char, c_int, c_void, CStr};
 use std::ffi::CString;
@@ -54,6 +63,16 @@ pub struct Config {
     pub hw_version: String,
     /// Log every command, response and notification at inf.
     pub at_trace: bool,
+    /// +CESQ RSRP index (0..=97, 255 unknown) and RSRQ index (0..=34, 255).
+    pub rsrp: u8,
+    pub rsrq: u8,
+    /// +CGPADDR addresses of context 0 (IPv4 and/or IPv6).
+    pub ip_addresses: Vec<String>,
+    /// +COPS numeric PLMN (MCC + MNC).
+    pub plmn: String,
+    /// %XCONNSTAT counters: SMS tx, SMS rx, data tx kB, data rx kB, packet
+    /// max, packet average.
+    pub connstat: [u32; 6],
 }
 
 impl Default for Config {
@@ -69,6 +88,11 @@ impl Default for Config {
             fw_version: "mfw_nrf9160_1.2.3".into(),
             hw_version: "nRF9160 SICA B1A".into(),
             at_trace: false,
+            rsrp: 62,
+            rsrq: 31,
+            ip_addresses: vec!["10.0.0.2".into(), "2001:db8::2".into()],
+            plmn: "24201".into(),
+            connstat: [0, 0, 12, 34, 1152, 256],
         }
     }
 }
@@ -92,8 +116,32 @@ impl Config {
             fw_version: string("LWM2M_HOST_FW_VERSION", &d.fw_version),
             hw_version: string("LWM2M_HOST_HW_VERSION", &d.hw_version),
             at_trace: flag("LWM2M_HOST_AT_TRACE"),
+            rsrp: number("LWM2M_HOST_RSRP", d.rsrp),
+            rsrq: number("LWM2M_HOST_RSRQ", d.rsrq),
+            ip_addresses: list("LWM2M_HOST_IP_ADDRESSES").unwrap_or(d.ip_addresses),
+            plmn: string("LWM2M_HOST_PLMN", &d.plmn),
+            connstat: list("LWM2M_HOST_CONNSTAT")
+                .and_then(|v| counters(&v))
+                .unwrap_or(d.connstat),
         }
     }
+}
+
+/// A comma-separated list from the environment (None when unset or empty).
+fn list(name: &str) -> Option<Vec<String>> {
+    let v = crate::env::string(name, "");
+    (!v.is_empty()).then(|| v.split(',').map(|s| s.trim().to_string()).collect())
+}
+
+/// Six %XCONNSTAT counters; a list of another length or a non-number is
+/// reported and ignored.
+fn counters(v: &[String]) -> Option<[u32; 6]> {
+    let parsed: Option<Vec<u32>> = v.iter().map(|s| s.parse().ok()).collect();
+    let out = parsed.and_then(|p| <[u32; 6]>::try_from(p).ok());
+    if out.is_none() {
+        eprintln!("lwm2m_carrier_host: LWM2M_HOST_CONNSTAT needs six numbers; using the default");
+    }
+    out
 }
 
 /// Receiver of unsolicited notifications (one line, without "\r\n").
@@ -118,6 +166,8 @@ struct State {
     stat: u8,
     /// Bumped by every CFUN change; a pending attach of an older one is void.
     attach_gen: u64,
+    /// A %XCONNSTAT collection has been started.
+    connstat_started: bool,
     /// Ordered by time; equal times keep their order.
     queue: Vec<Scheduled>,
     stop: bool,
@@ -149,6 +199,11 @@ fn cereg_notification(n: u8, stat: u8) -> Option<String> {
         _ if stat == 0 => Some(format!("+CEREG: {stat}")),
         _ => Some(format!("+CEREG: {stat},{LOCATION}")),
     }
+}
+
+/// Registered, home (1) or roaming (5): the modem knows its cell.
+fn registered(stat: u8) -> bool {
+    stat == 1 || stat == 5
 }
 
 /// Parse the number after `prefix` in `cmd` (e.g. "AT+CFUN=" in "AT+CFUN=1").
@@ -254,6 +309,41 @@ impl Shared {
             "AT+CGMR" => Ok(cfg.fw_version.clone()),
             "AT%HWVERSION" => Ok(format!("%HWVERSION: {}", cfg.hw_version)),
             "AT+CGDCONT?" => Ok("+CGDCONT: 0,\"IP\",\"internet\",\"10.0.0.2\",0,0".into()),
+            "AT+CESQ" => {
+                let (rsrq, rsrp) = if registered(st.stat) {
+                    (cfg.rsrq, cfg.rsrp)
+                } else {
+                    (255, 255)
+                };
+                Ok(format!("+CESQ: 99,99,255,255,{rsrq},{rsrp}"))
+            }
+            "AT+CGPADDR=0" => {
+                let mut r = String::from("+CGPADDR: 0");
+                if registered(st.stat) {
+                    for a in &cfg.ip_addresses {
+                        r.push_str(&format!(",\"{a}\""));
+                    }
+                }
+                Ok(r)
+            }
+            "AT+COPS?" if registered(st.stat) => Ok(format!("+COPS: 0,2,\"{}\",7", cfg.plmn)),
+            "AT+COPS?" => Ok("+COPS: 0".into()),
+            "AT%XCONNSTAT=1" => {
+                st.connstat_started = true;
+                ok()
+            }
+            "AT%XCONNSTAT=0" => ok(),
+            "AT%XCONNSTAT?" => {
+                let c = if st.connstat_started {
+                    cfg.connstat
+                } else {
+                    [0; 6]
+                };
+                Ok(format!(
+                    "%XCONNSTAT: {},{},{},{},{},{}",
+                    c[0], c[1], c[2], c[3], c[4], c[5]
+                ))
+            }
             _ if c.starts_with("AT+CFUN=") => match arg::<u8>(&c, "AT+CFUN=") {
                 Some(1) => {
                     if st.cfun != 1 {
@@ -315,6 +405,7 @@ impl ModemSim {
                 cereg_n: 0,
                 stat: 0,
                 attach_gen: 0,
+                connstat_started: false,
                 queue: Vec::new(),
                 stop: false,
             }),
@@ -732,6 +823,100 @@ mod tests {
             m.at_cmd("AT+CGDCONT?").unwrap(),
             "+CGDCONT: 0,\"IP\",\"internet\",\"10.0.0.2\",0,0"
         );
+    }
+
+    #[test]
+    fn radio_information_follows_the_registration() {
+        use lwm2m_carrier::modem::info;
+        let (m, rx) = sim(fast());
+        assert_eq!(m.at_cmd("AT+CESQ").unwrap(), "+CESQ: 99,99,255,255,255,255");
+        assert_eq!(m.at_cmd("AT+CGPADDR=0").unwrap(), "+CGPADDR: 0");
+        assert_eq!(m.at_cmd("AT+COPS?").unwrap(), "+COPS: 0");
+        m.at_cmd("AT+CEREG=2").unwrap();
+        m.at_cmd("AT+CFUN=1").unwrap();
+        assert_eq!(next(&rx), "+CEREG: 2,\"0A0B\",\"01020304\",7");
+        assert_eq!(next(&rx), "+CEREG: 1,\"0A0B\",\"01020304\",7");
+        let cesq = m.at_cmd("AT+CESQ").unwrap();
+        assert_eq!(cesq, "+CESQ: 99,99,255,255,31,62");
+        let q = info::parse_cesq(&cesq).unwrap();
+        assert_eq!((q.rsrq, q.rsrp.map(info::rsrp_dbm)), (Some(31), Some(-79)));
+        let addr = m.at_cmd("AT+CGPADDR=0").unwrap();
+        assert_eq!(addr, "+CGPADDR: 0,\"10.0.0.2\",\"2001:db8::2\"");
+        assert_eq!(
+            info::parse_cgpaddr(&addr).unwrap().as_slice(),
+            ["10.0.0.2", "2001:db8::2"]
+        );
+        let cops = m.at_cmd("AT+COPS?").unwrap();
+        assert_eq!(cops, "+COPS: 0,2,\"24201\",7");
+        assert_eq!(
+            info::parse_cops(&cops),
+            Some(info::Plmn { mcc: 242, mnc: 1 })
+        );
+        let cereg = m.at_cmd("AT+CEREG?").unwrap();
+        assert_eq!(info::parse_cereg_cell_id(&cereg), Some(0x0102_0304));
+        let apn = m.at_cmd("AT+CGDCONT?").unwrap();
+        assert_eq!(info::parse_cgdcont_apn(&apn), Some("internet"));
+        m.at_cmd("AT+CFUN=4").unwrap();
+        assert_eq!(m.at_cmd("AT+CESQ").unwrap(), "+CESQ: 99,99,255,255,255,255");
+        assert_eq!(m.at_cmd("AT+CGPADDR=0").unwrap(), "+CGPADDR: 0");
+    }
+
+    #[test]
+    fn radio_information_is_configurable() {
+        let (m, rx) = sim(Config {
+            reg_status: 5,
+            rsrp: 255,
+            rsrq: 0,
+            ip_addresses: vec!["2001:db8::7".into()],
+            plmn: "310410".into(),
+            ..fast()
+        });
+        m.at_cmd("AT+CEREG=1").unwrap();
+        m.at_cmd("AT+CFUN=1").unwrap();
+        assert_eq!(next(&rx), "+CEREG: 2");
+        assert_eq!(next(&rx), "+CEREG: 5");
+        assert_eq!(m.at_cmd("AT+CESQ").unwrap(), "+CESQ: 99,99,255,255,0,255");
+        assert_eq!(
+            m.at_cmd("AT+CGPADDR=0").unwrap(),
+            "+CGPADDR: 0,\"2001:db8::7\""
+        );
+        assert_eq!(m.at_cmd("AT+COPS?").unwrap(), "+COPS: 0,2,\"310410\",7");
+    }
+
+    #[test]
+    fn connectivity_statistics() {
+        use lwm2m_carrier::modem::info;
+        let (m, _rx) = sim(Config {
+            connstat: [1, 2, 30, 40, 708, 650],
+            ..fast()
+        });
+        assert_eq!(
+            m.at_cmd("AT%XCONNSTAT?").unwrap(),
+            "%XCONNSTAT: 0,0,0,0,0,0"
+        );
+        assert_eq!(m.at_cmd("AT%XCONNSTAT=1"), Ok(String::new()));
+        let s = m.at_cmd("AT%XCONNSTAT?").unwrap();
+        assert_eq!(s, "%XCONNSTAT: 1,2,30,40,708,650");
+        let parsed = info::parse_xconnstat(&s).unwrap();
+        assert_eq!((parsed.data_tx_kb, parsed.packet_average), (30, 650));
+        assert_eq!(m.at_cmd("AT%XCONNSTAT=0"), Ok(String::new()));
+        assert_eq!(
+            m.at_cmd("AT%XCONNSTAT?").unwrap(),
+            s,
+            "stopping keeps the counters"
+        );
+        for bad in ["AT%XCONNSTAT=2", "AT%XCONNSTAT", "AT%XCONNSTAT=x"] {
+            assert_eq!(m.at_cmd(bad), Err(-err::ENOEXEC), "{bad}");
+        }
+    }
+
+    #[test]
+    fn counter_lists_from_the_environment() {
+        let v = |s: &str| s.split(',').map(String::from).collect::<Vec<_>>();
+        assert_eq!(counters(&v("1,2,3,4,5,6")), Some([1, 2, 3, 4, 5, 6]));
+        assert_eq!(counters(&v("1,2,3,4,5")), None);
+        assert_eq!(counters(&v("1,2,3,4,5,x")), None);
+        assert_eq!(counters(&v("1,2,3,4,5,6,7")), None);
     }
 
     #[test]

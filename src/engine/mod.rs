@@ -11,6 +11,8 @@
 
 mod session;
 #[cfg(test)]
+mod sim;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_dm;
@@ -128,9 +130,15 @@ pub struct Stored {
 
 impl Stored {
     /// Decode the records read from storage (each `None` if absent/invalid).
-    pub fn from_records(security: Option<&[u8]>, server: Option<&[u8]>, misc: Option<&[u8]>, locations: Option<&[u8]>) -> Stored {
+    pub fn from_records(
+        security: Option<&[u8]>,
+        server: Option<&[u8]>,
+        acl: Option<&[u8]>,
+        misc: Option<&[u8]>,
+        locations: Option<&[u8]>,
+    ) -> Stored {
         let objects = match (security, server) {
-            (Some(sec), Some(srv)) => Objects::decode(sec, srv),
+            (Some(sec), Some(srv)) => Objects::decode(sec, srv, acl.unwrap_or(&[])),
             _ => None,
         };
         let bootstrapped = objects.is_some() && misc.is_some_and(|m| m.first() == Some(&1));
@@ -435,11 +443,13 @@ impl Engine {
     fn persist(&mut self) {
         let sec = storage::frame(&self.objects.encode_security());
         let srv = storage::frame(&self.objects.encode_server());
+        let acl = storage::frame(&self.objects.encode_acl());
         let misc = storage::frame(&[self.bootstrapped as u8]);
         let locs = storage::frame(&encode_locations(&self.locations));
         // The flag goes last: a power cut before it means "bootstrap again".
         self.outbox.push_back(Action::Store { id: storage::SECURITY, data: sec });
         self.outbox.push_back(Action::Store { id: storage::SERVER, data: srv });
+        self.outbox.push_back(Action::Store { id: storage::ACL, data: acl });
         self.outbox.push_back(Action::Store { id: storage::LOCATIONS, data: locs });
         self.outbox.push_back(Action::Store { id: storage::MISC, data: misc });
         self.committed = self.objects.clone();

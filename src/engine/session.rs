@@ -19,6 +19,7 @@ use crate::lwm2m::path::Path;
 use crate::lwm2m::value::Value;
 use crate::objects::model::{Effect, Env, WriteMode};
 use crate::objects::ops::{self, Writer};
+use crate::objects::acl::AclOp;
 use crate::objects::{security, server};
 use crate::observe::attributes::{parse_write_attributes, AttributeStore, Attributes};
 use crate::observe::observation::{Observations, Sample};
@@ -736,11 +737,40 @@ impl Engine {
             return fail(Code::NOT_FOUND);
         }
         let has_query = m.options_of(option::URI_QUERY).next().is_some();
+        // Access Control (TS §5.4.7, object 2): checked when more than one
+        // server is configured; the ACL object decides.
+        let op = match m.code {
+            Code::GET => AclOp::Read,
+            Code::PUT if has_query && m.payload.is_empty() => AclOp::Read,
+            Code::PUT => AclOp::Write,
+            Code::POST if matches!(path, Path::Resource(..)) => AclOp::Execute,
+            Code::POST if matches!(path, Path::Object(_)) => AclOp::Create,
+            Code::POST => AclOp::Write,
+            _ => AclOp::Delete,
+        };
+        let ssid = self.sessions[i].ssid;
+        if !self.objects.acl.allows(ssid, &path, op, self.sessions.len()) {
+            return fail(Code::UNAUTHORIZED);
+        }
         match m.code {
             Code::GET if accept == Some(ContentFormat::Link) => {
                 let obj = self.objects.get(oid).unwrap_or(&self.objects.device);
                 let store = &self.sessions[i].attrs;
-                match ops::discover(obj, env, &path, &mut |p, w| store.discover_attrs(p).write_link(w)) {
+                let target = path;
+                let mut attrs = |p: &Path, w: &mut crate::lwm2m::link::LinkWriter| {
+                    let mut a = store.discover_attrs(p);
+                    // TS 1.0.2 §5.4.2: Discover on a resource also shows the
+                    // pmin/pmax it inherits from its instance and object.
+                    if let (true, Path::Resource(o, i, _)) = (*p == target, *p) {
+                        for up in [Path::Instance(o, i), Path::Object(o)] {
+                            let u = store.discover_attrs(&up);
+                            a.pmin = a.pmin.or(u.pmin);
+                            a.pmax = a.pmax.or(u.pmax);
+                        }
+                    }
+                    a.write_link(w);
+                };
+                match ops::discover(obj, env, &path, &mut attrs) {
                     Ok(body) => {
                         let mut r = Reply::code(Code::CONTENT);
                         r.cf = Some(ContentFormat::Link.cf());
@@ -771,6 +801,7 @@ impl Engine {
                 let Some(obj) = self.objects.get_mut(oid) else { return fail(Code::NOT_FOUND) };
                 match obj.delete(inst) {
                     Ok(()) => {
+                        self.objects.acl.on_delete(oid, inst);
                         for s in &mut self.sessions {
                             s.attrs.remove_within(&path);
                         }
@@ -879,6 +910,11 @@ impl Engine {
         let result = if m.code == Code::POST && matches!(path, Path::Object(_)) {
             match ops::create(obj, env, path, cf, payload) {
                 Ok(inst) => {
+                    // TS §5.4.7: with several servers the creator owns an ACL
+                    // instance for what it created.
+                    if self.sessions.len() > 1 {
+                        let _ = self.objects.acl.on_create(oid, inst, self.sessions[i].ssid);
+                    }
                     let mut r = Reply::code(Code::CREATED);
                     r.location = Some((oid, inst));
                     Ok((r, Effect::ServerChanged, Some(Path::Object(oid))))

@@ -3,6 +3,8 @@
 //! Parsers take the text the modem returned and give a value or `None`:
 //! malformed or unexpected text is never trusted and never panics.
 
+pub mod info;
+
 /// Commands the library sends.
 pub mod cmd {
     pub const CGEREP: &str = "AT+CGEREP=1";

@@ -2,7 +2,11 @@
 //! registry that routes an object id to them. Objects are data plus a
 //! resource table ([`model`]); generic operations live in [`ops`].
 
+pub mod acl;
+pub mod conn_mon;
+pub mod conn_stats;
 pub mod device;
+pub mod firmware;
 pub mod model;
 pub mod ops;
 pub mod security;
@@ -15,7 +19,11 @@ use crate::coap::msg::Code;
 use crate::lwm2m::format::ContentFormat;
 use crate::lwm2m::link::LinkWriter;
 use crate::lwm2m::path::Path;
+use acl::AclObject;
+use conn_mon::ConnMonObject;
+use conn_stats::ConnStatsObject;
 use device::DeviceObject;
+use firmware::FirmwareObject;
 use model::{NoEnv, Object, WriteMode};
 use security::{SecurityInstance, SecurityObject};
 use server::{ServerInstance, ServerObject};
@@ -35,18 +43,35 @@ pub enum Caller {
 pub struct Objects {
     pub security: SecurityObject,
     pub server: ServerObject,
+    pub acl: AclObject,
     pub device: DeviceObject,
+    pub conn_mon: ConnMonObject,
+    pub firmware: FirmwareObject,
+    pub conn_stats: ConnStatsObject,
 }
 
 impl Objects {
-    /// Object ids in registration order.
-    pub const IDS: &'static [u16] = &[security::OBJECT_ID, server::OBJECT_ID, device::OBJECT_ID];
+    /// Object ids in registration order. Access Control is listed: TS
+    /// §5.3.1 keeps only the Security object out of the Register payload.
+    pub const IDS: &'static [u16] = &[
+        security::OBJECT_ID,
+        server::OBJECT_ID,
+        acl::OBJECT_ID,
+        device::OBJECT_ID,
+        conn_mon::OBJECT_ID,
+        firmware::OBJECT_ID,
+        conn_stats::OBJECT_ID,
+    ];
 
     pub fn get(&self, id: u16) -> Option<&dyn Object> {
         Some(match id {
             security::OBJECT_ID => &self.security,
             server::OBJECT_ID => &self.server,
+            acl::OBJECT_ID => &self.acl,
             device::OBJECT_ID => &self.device,
+            conn_mon::OBJECT_ID => &self.conn_mon,
+            firmware::OBJECT_ID => &self.firmware,
+            conn_stats::OBJECT_ID => &self.conn_stats,
             _ => return None,
         })
     }
@@ -55,7 +80,11 @@ impl Objects {
         Some(match id {
             security::OBJECT_ID => &mut self.security,
             server::OBJECT_ID => &mut self.server,
+            acl::OBJECT_ID => &mut self.acl,
             device::OBJECT_ID => &mut self.device,
+            conn_mon::OBJECT_ID => &mut self.conn_mon,
+            firmware::OBJECT_ID => &mut self.firmware,
+            conn_stats::OBJECT_ID => &mut self.conn_stats,
             _ => return None,
         })
     }
@@ -94,22 +123,24 @@ impl Objects {
         self.server_accounts().next().is_some()
     }
 
-    /// Bootstrap-Delete (TS §5.2.7.5): "/" deletes every Security and Server
-    /// instance except the bootstrap account; deleting the bootstrap account
-    /// itself is silently skipped so the client can always bootstrap again.
+    /// Bootstrap-Delete (TS §5.2.7.5): "/" deletes every Security, Server
+    /// and Access Control instance except the bootstrap account (behaviour.md
+    /// §7.7); deleting the bootstrap account itself is silently skipped so
+    /// the client can always bootstrap again.
     pub fn bootstrap_delete(&mut self, path: &Path) -> Result<(), Code> {
         let sec = &mut self.security.instances;
         match *path {
             Path::Root => {
                 sec.retain(|s| s.bootstrap);
                 self.server.instances.clear();
+                self.acl.instances.clear();
             }
             Path::Object(security::OBJECT_ID) => sec.retain(|s| s.bootstrap),
             Path::Object(server::OBJECT_ID) => self.server.instances.clear(),
             Path::Instance(security::OBJECT_ID, i) => sec.retain(|s| s.bootstrap || s.id != i),
             Path::Instance(server::OBJECT_ID, i) => self.server.instances.retain(|s| s.id != i),
-            // Access Control (2) is not implemented: nothing to delete.
-            Path::Object(2) | Path::Instance(2, _) => {}
+            Path::Object(acl::OBJECT_ID) => self.acl.instances.clear(),
+            Path::Instance(acl::OBJECT_ID, i) => self.acl.instances.retain(|a| a.id != i),
             _ => return Err(Code::BAD_REQUEST),
         }
         Ok(())
@@ -118,8 +149,7 @@ impl Objects {
     /// Bootstrap-Write (TS §5.2.7.2): creates missing instances, any resource.
     pub fn bootstrap_write(&mut self, path: &Path, cf: ContentFormat, payload: &[u8]) -> Result<(), Code> {
         match path.object() {
-            Some(2) => Ok(()), // ACL writes accepted and ignored (no ACL object yet)
-            Some(id @ (security::OBJECT_ID | server::OBJECT_ID)) => {
+            Some(id @ (security::OBJECT_ID | server::OBJECT_ID | acl::OBJECT_ID)) => {
                 let obj = self.get_mut(id).ok_or(Code::NOT_FOUND)?;
                 ops::write(obj, &mut NoEnv, path, cf, payload, WriteMode::Update, ops::Writer::BootstrapServer).map(|_| ())
             }
@@ -152,19 +182,24 @@ impl Objects {
     pub fn bootstrap_discover(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"lwm2m=\"1.0\",");
         let mut w = LinkWriter::new(out);
-        for s in &self.security.instances {
-            w.link(&Path::Instance(security::OBJECT_ID, s.id));
-            if !s.bootstrap {
-                w.attr_uint("ssid", s.ssid as u64);
+        for &id in Self::IDS {
+            let Some(obj) = self.get(id) else { continue };
+            let insts = obj.instances();
+            if insts.is_empty() {
+                w.link(&Path::Object(id));
+            }
+            for i in insts {
+                w.link(&Path::Instance(id, i));
+                let ssid = match id {
+                    security::OBJECT_ID => self.security.instances.iter().find(|s| s.id == i && !s.bootstrap).map(|s| s.ssid),
+                    server::OBJECT_ID => self.server.get(i).map(|s| s.ssid),
+                    _ => None,
+                };
+                if let Some(ssid) = ssid {
+                    w.attr_uint("ssid", ssid as u64);
+                }
             }
         }
-        if self.server.instances.is_empty() {
-            w.link(&Path::Object(server::OBJECT_ID));
-        }
-        for s in &self.server.instances {
-            w.link(&Path::Instance(server::OBJECT_ID, s.id)).attr_uint("ssid", s.ssid as u64);
-        }
-        w.link(&Path::Instance(device::OBJECT_ID, 0));
     }
 
     fn encode(obj: &dyn Object) -> Vec<u8> {
@@ -185,11 +220,19 @@ impl Objects {
         Self::encode(&self.server)
     }
 
-    /// Rebuild from the persistent forms; None if either does not decode.
-    pub fn decode(security: &[u8], server: &[u8]) -> Option<Objects> {
+    /// Persistent form of the Access Control instances.
+    pub fn encode_acl(&self) -> Vec<u8> {
+        Self::encode(&self.acl)
+    }
+
+    /// Rebuild from the persistent forms; None if one does not decode.
+    pub fn decode(security: &[u8], server: &[u8], acl: &[u8]) -> Option<Objects> {
         let mut o = Objects::default();
         o.bootstrap_write(&Path::Object(security::OBJECT_ID), ContentFormat::Tlv, security).ok()?;
         o.bootstrap_write(&Path::Object(server::OBJECT_ID), ContentFormat::Tlv, server).ok()?;
+        if !acl.is_empty() {
+            o.bootstrap_write(&Path::Object(acl::OBJECT_ID), ContentFormat::Tlv, acl).ok()?;
+        }
         Some(o)
     }
 }
