@@ -136,7 +136,15 @@ impl AclInstance {
     fn set_entry(&mut self, ssid: u16, value: u16) -> Result<(), Code> {
         match self.acl.binary_search_by_key(&ssid, |&(s, _)| s) {
             Ok(i) => self.acl[i].1 = value,
-            Err(i) if self.acl.len() < MAX_ACL_ENTRIES => self.acl.insert(i, (ssid, value)),
+            Err(i) if self.acl.len() < MAX_ACL_ENTRIES => {
+                // Sorted insert by push and swap down (no memmove pulled in).
+                self.acl.push((ssid, value));
+                let mut j = self.acl.len() - 1;
+                while j > i {
+                    self.acl.swap(j - 1, j);
+                    j -= 1;
+                }
+            }
             Err(_) => return Err(Code::BAD_REQUEST),
         }
         Ok(())

@@ -227,8 +227,11 @@ impl Device {
         if !Self::valid_error_code(e) {
             return Err(-EINVAL);
         }
-        let i = self.error_codes.iter().position(|&c| c == e).ok_or(-ENOENT)?;
-        self.error_codes.remove(i);
+        if !self.error_codes.contains(&e) {
+            return Err(-ENOENT);
+        }
+        // Order kept (`retain`, not `remove`: no memmove pulled in).
+        self.error_codes.retain(|&c| c != e);
         if self.error_codes.is_empty() {
             let _ = self.error_codes.push(LWM2M_CARRIER_ERROR_CODE_NO_ERROR);
         }
