@@ -6,7 +6,10 @@
 #   scripts/leshan.sh start <workdir>   start the LwM2M server and the bootstrap server, each in its own
 #                                       working dir under <workdir> (their data/ stores never leak between
 #                                       runs), wait until both REST APIs answer, write <workdir>/*.pid
-#   scripts/leshan.sh stop <workdir>    stop both (TERM, then KILL after 10 s)
+#   scripts/leshan.sh start-server <workdir>
+#                                       start one more LwM2M server only (multi-server tests: a second
+#                                       server on other ports, LESHAN_SERVER_* below), same layout
+#   scripts/leshan.sh stop <workdir>    stop what runs from <workdir> (TERM, then KILL after 10 s)
 #   scripts/leshan.sh classpath         print the Java class path of the helpers (reference client)
 #
 # What runs (Maven Central as reachable here serves no 2.x bootstrap-server or client demo jar, and no
@@ -175,6 +178,28 @@ EOF
 	log "bootstrap server coap://$HOST:$b_coap coaps://$HOST:$b_coaps  web http://$HOST:$b_web/  (pid $(cat "$work/bsserver.pid"))"
 }
 
+cmd_start_server() {
+	local work="${1:-}"
+	[[ -n "$work" ]] || die "usage: leshan.sh start-server <workdir>"
+	need curl "apt-get install curl"
+	cmd_fetch
+	mkdir -p "$work"
+	work="$(cd "$work" && pwd)"
+	local s_coap="${LESHAN_SERVER_COAP_PORT:-5683}" s_coaps="${LESHAN_SERVER_COAPS_PORT:-5684}"
+	local s_web="${LESHAN_SERVER_WEB_PORT:-8080}"
+	if [[ -f "$work/server.pid" ]] && kill -0 "$(cat "$work/server.pid")" 2>/dev/null; then
+		die "server already running from $work (pid $(cat "$work/server.pid")); run: leshan.sh stop $work"
+	fi
+	start_one server "$work/server" -- java "${JAVA_OPTS[@]}" -jar "$SERVER_JAR" \
+		-lh "$HOST" -lp "$s_coap" -slh "$HOST" -slp "$s_coaps" -wh "$HOST" -wp "$s_web"
+	if ! wait_for_http "http://$HOST:$s_web/api/security/clients" "$(cat "$work/server.pid")" \
+		"LwM2M server" "$work/server/server.log"; then
+		cmd_stop "$work"
+		exit 1
+	fi
+	log "LwM2M server     coap://$HOST:$s_coap coaps://$HOST:$s_coaps  web http://$HOST:$s_web/  (pid $(cat "$work/server.pid"))"
+}
+
 cmd_stop() {
 	local work="${1:-}"
 	[[ -n "$work" ]] || die "usage: leshan.sh stop <workdir>"
@@ -198,6 +223,7 @@ cmd_stop() {
 case "${1:-}" in
 fetch) cmd_fetch ;;
 start) cmd_start "${2:-}" ;;
+start-server) cmd_start_server "${2:-}" ;;
 stop) cmd_stop "${2:-}" ;;
 classpath)
 	cmd_fetch

@@ -11,6 +11,10 @@
   random IMEI (endpoint urn:imei:<IMEI>) and an open event stream from the LwM2M server for that
   endpoint; every process is killed at teardown and its stdout/stderr printed (pytest shows that
   output when the test failed).
+- `module_carrier_device`, `module_provision`: the same two, living as long as the test module, for
+  a device that several read-only tests share (the ETS suites boot one per module).
+- `second_leshan_server` (session, started on first use): one more LwM2M server on other loopback
+  ports (scripts/leshan.sh start-server), for the multi-server cases.
 """
 
 from __future__ import annotations
@@ -25,7 +29,15 @@ from typing import Optional
 
 import pytest
 
-from leshan_api import EventStream, LeshanBootstrapServer, LeshanServer, bootstrap_config, random_imei, random_psk_hex
+from leshan_api import (
+    EventStream,
+    LeshanBootstrapServer,
+    LeshanServer,
+    ServerAccount,
+    bootstrap_config_for,
+    random_imei,
+    random_psk_hex,
+)
 from managed_process import ManagedProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -117,21 +129,82 @@ def leshan(tmp_path_factory) -> LeshanServers:
     subprocess.run([str(LESHAN_SCRIPT), "stop", str(workdir)], timeout=60)
 
 
+class Provisioner:
+    """Makes the servers expect endpoints; forgets them again at close()."""
+
+    def __init__(self, leshan: LeshanServers):
+        self.leshan = leshan
+        self.provisioned: list[tuple[str, list[LeshanServer]]] = []
+
+    def __call__(self, endpoint: str, bs_psk_hex: str, dm_psk_hex: str, lifetime: int = 60, **options) -> None:
+        """PSK for the bootstrap session, a bootstrap config with one account on the LwM2M server
+        (`options`: the other ServerAccount fields, and `auto_security_id`), the server's PSK entry."""
+        auto_security_id = options.pop("auto_security_id", False)
+        account = ServerAccount(uri=self.leshan.dm_coaps_uri, psk_hex=dm_psk_hex, lifetime=lifetime, **options)
+        self.accounts(endpoint, bs_psk_hex, [(self.leshan.server, account)], auto_security_id)
+
+    def accounts(
+        self,
+        endpoint: str,
+        bs_psk_hex: str,
+        accounts: list[tuple[LeshanServer, ServerAccount]],
+        auto_security_id: bool = False,
+        acls: Optional[list[dict]] = None,
+    ) -> None:
+        """Several server accounts, each on its LwM2M server (which gets the account's PSK), and the
+        Access Control instances `acls` (leshan_api.acl_entry)."""
+        self.leshan.bootstrap.add_psk(endpoint, identity=endpoint, key_hex=bs_psk_hex)
+        config = bootstrap_config_for(endpoint, [account for _, account in accounts], auto_security_id, acls)
+        self.leshan.bootstrap.set_config(endpoint, config)
+        for server, account in accounts:
+            server.add_psk(endpoint, identity=account.identity or endpoint, key_hex=account.psk_hex)
+        self.provisioned.append((endpoint, [server for server, _ in accounts]))
+
+    def close(self) -> None:
+        for endpoint, servers in self.provisioned:
+            self.leshan.bootstrap.remove_config(endpoint)
+            for server in servers:
+                server.remove_psk(endpoint)
+
+
 @pytest.fixture
 def provision(leshan):
     """provision(endpoint, bs_psk_hex, dm_psk_hex, lifetime): make both servers expect the endpoint."""
-    provisioned: list[str] = []
+    provisioner = Provisioner(leshan)
+    yield provisioner
+    provisioner.close()
 
-    def _provision(endpoint: str, bs_psk_hex: str, dm_psk_hex: str, lifetime: int = 60) -> None:
-        leshan.bootstrap.add_psk(endpoint, identity=endpoint, key_hex=bs_psk_hex)
-        leshan.bootstrap.set_config(endpoint, bootstrap_config(endpoint, leshan.dm_coaps_uri, dm_psk_hex, lifetime))
-        leshan.server.add_psk(endpoint, identity=endpoint, key_hex=dm_psk_hex)
-        provisioned.append(endpoint)
 
-    yield _provision
-    for endpoint in provisioned:
-        leshan.bootstrap.remove_config(endpoint)
-        leshan.server.remove_psk(endpoint)
+@pytest.fixture(scope="module")
+def module_provision(leshan):
+    """`provision` for the whole test module."""
+    provisioner = Provisioner(leshan)
+    yield provisioner
+    provisioner.close()
+
+
+@pytest.fixture(scope="session")
+def second_leshan_server(leshan, tmp_path_factory) -> LeshanServer:
+    """A second LwM2M server (leshan-server-demo) on its own loopback ports, started on first use."""
+    workdir = tmp_path_factory.mktemp("leshan-second")
+    used = set(leshan.ports.values())
+    ports = {
+        "LESHAN_SERVER_COAP_PORT": free_port(socket.SOCK_DGRAM, used),
+        "LESHAN_SERVER_COAPS_PORT": free_port(socket.SOCK_DGRAM, used),
+        "LESHAN_SERVER_WEB_PORT": free_port(socket.SOCK_STREAM, used),
+    }
+    env = dict(os.environ, **{k: str(v) for k, v in ports.items()})
+    started = subprocess.run(
+        [str(LESHAN_SCRIPT), "start-server", str(workdir)], env=env, capture_output=True, text=True, timeout=600
+    )
+    if started.returncode != 0:
+        subprocess.run([str(LESHAN_SCRIPT), "stop", str(workdir)], timeout=60)
+        pytest.fail(f"scripts/leshan.sh start-server failed ({started.returncode}):\n{started.stdout}\n{started.stderr}")
+    server = LeshanServer(LOOPBACK, ports["LESHAN_SERVER_WEB_PORT"])
+    server.coaps_uri = f"coaps://{LOOPBACK}:{ports['LESHAN_SERVER_COAPS_PORT']}"
+    server.workdir = workdir
+    yield server
+    subprocess.run([str(LESHAN_SCRIPT), "stop", str(workdir)], timeout=60)
 
 
 @pytest.fixture(scope="session")
@@ -153,6 +226,9 @@ class CarrierDevice:
     dm_events: EventStream
     bs_psk_hex: str
     notes: list[str] = field(default_factory=list)
+    # Leshan's COAPLOG events follow a client by the address of its registration, looked up when the
+    # stream opens: this second stream is (re)opened once the device is registered (follow_coap).
+    coap_events: Optional[EventStream] = None
 
     @property
     def endpoint(self) -> str:
@@ -164,23 +240,54 @@ class CarrierDevice:
         self.process.start()
         return first_line
 
+    def follow_coap(self, server: LeshanServer) -> EventStream:
+        """(Re)open `coap_events` on `server` for the current registration: from now on it carries
+        every CoAP message between the server and this device (COAPLOG) and the server's events."""
+        if self.coap_events is not None:
+            self.coap_events.close()
+        self.coap_events = server.event_stream(self.endpoint)
+        return self.coap_events
 
-@pytest.fixture
-def carrier_device(leshan, host_sample, tmp_path):
-    """carrier_device(bootstrap_uri=None, bootstrap_psk_hex=None, extra_env=None) -> CarrierDevice.
 
-    Defaults: the loopback bootstrap server's coaps URI and a fresh random bootstrap PSK (the test
-    provisions the servers with device.bs_psk_hex). The device is not started: call device.boot().
-    """
-    devices: list[CarrierDevice] = []
+REGISTER_TIMEOUT_S = 60
 
-    def _make(
+
+def start_registered(
+    devices: "DeviceFactory",
+    provision: "Provisioner",
+    lifetime: int = 300,
+    extra_env: Optional[dict[str, str]] = None,
+    **options,
+) -> CarrierDevice:
+    """A new device, provisioned (`options`: ServerAccount fields, `auto_security_id`), booted and
+    registered: the sample printed REGISTERED and Leshan sent its REGISTRATION event; its
+    `coap_events` stream follows it on the LwM2M server."""
+    device = devices(extra_env=extra_env)
+    provision(device.endpoint, device.bs_psk_hex, random_psk_hex(), lifetime, **options)
+    device.boot()
+    device.process.wait_for_event("REGISTERED", REGISTER_TIMEOUT_S)
+    device.dm_events.wait_for("REGISTRATION", timeout=10)
+    device.follow_coap(provision.leshan.server)
+    return device
+
+
+class DeviceFactory:
+    """Makes CarrierDevices under `workdir`; close() kills them and prints what they and the servers said."""
+
+    def __init__(self, leshan: LeshanServers, host_sample: Path, workdir: Path):
+        self.leshan = leshan
+        self.host_sample = host_sample
+        self.workdir = workdir
+        self.devices: list[CarrierDevice] = []
+
+    def __call__(
+        self,
         bootstrap_uri: Optional[str] = None,
         bootstrap_psk_hex: Optional[str] = None,
         extra_env: Optional[dict[str, str]] = None,
     ) -> CarrierDevice:
         imei = random_imei()
-        storage = tmp_path / f"storage-{imei}"
+        storage = self.workdir / f"storage-{imei}"
         storage.mkdir()
         psk = bootstrap_psk_hex or random_psk_hex()
         env = dict(os.environ)
@@ -190,34 +297,56 @@ def carrier_device(leshan, host_sample, tmp_path):
                 "LWM2M_HOST_IMEI": imei,
                 "LWM2M_HOST_LOG_LEVEL": os.environ.get("LWM2M_INTEROP_LOG_LEVEL", "dbg"),
                 "CONFIG_LWM2M_CARRIER_USE_CUSTOM_BOOTSTRAP_URI": "y",
-                "CONFIG_LWM2M_CARRIER_CUSTOM_BOOTSTRAP_URI": bootstrap_uri or leshan.bs_coaps_uri,
+                "CONFIG_LWM2M_CARRIER_CUSTOM_BOOTSTRAP_URI": bootstrap_uri or self.leshan.bs_coaps_uri,
                 "CONFIG_LWM2M_CARRIER_USE_CUSTOM_BOOTSTRAP_PSK": "y",
                 "CONFIG_LWM2M_CARRIER_CUSTOM_BOOTSTRAP_PSK": psk,
             }
         )
         env.update(extra_env or {})
-        process = ManagedProcess([str(host_sample)], env, tmp_path, name=f"sample-{imei}", cwd=tmp_path)
+        process = ManagedProcess([str(self.host_sample)], env, self.workdir, name=f"sample-{imei}", cwd=self.workdir)
         device = CarrierDevice(
             imei=imei,
             storage_dir=storage,
             env=env,
             process=process,
-            dm_events=leshan.server.event_stream(f"urn:imei:{imei}"),
+            dm_events=self.leshan.server.event_stream(f"urn:imei:{imei}"),
             bs_psk_hex=psk,
         )
-        devices.append(device)
+        self.devices.append(device)
         return device
 
-    yield _make
-    for device in devices:
-        device.process.stop()
-        device.dm_events.close()
-        print(device.process.report())
-        print(f"--- LwM2M server events for {device.endpoint}: {device.dm_events.names()}")
-        try:
-            bs_names = leshan.bootstrap.session_event_names(device.endpoint)
-        except Exception as error:  # the report must not hide the test's own failure
-            bs_names = f"(bootstrap server did not answer: {error})"
-        print(f"--- bootstrap server events for {device.endpoint}: {bs_names}")
-    if devices:
-        print(leshan.log_tails())
+    def close(self) -> None:
+        for device in self.devices:
+            device.process.stop()
+            device.dm_events.close()
+            if device.coap_events is not None:
+                device.coap_events.close()
+            print(device.process.report())
+            print(f"--- LwM2M server events for {device.endpoint}: {device.dm_events.names()}")
+            try:
+                bs_names = self.leshan.bootstrap.session_event_names(device.endpoint)
+            except Exception as error:  # the report must not hide the test's own failure
+                bs_names = f"(bootstrap server did not answer: {error})"
+            print(f"--- bootstrap server events for {device.endpoint}: {bs_names}")
+        if self.devices:
+            print(self.leshan.log_tails())
+
+
+@pytest.fixture
+def carrier_device(leshan, host_sample, tmp_path):
+    """carrier_device(bootstrap_uri=None, bootstrap_psk_hex=None, extra_env=None) -> CarrierDevice.
+
+    Defaults: the loopback bootstrap server's coaps URI and a fresh random bootstrap PSK (the test
+    provisions the servers with device.bs_psk_hex). The device is not started: call device.boot().
+    """
+    factory = DeviceFactory(leshan, host_sample, tmp_path)
+    yield factory
+    factory.close()
+
+
+@pytest.fixture(scope="module")
+def module_carrier_device(leshan, host_sample, tmp_path_factory):
+    """`carrier_device` for the whole test module (a device several tests share)."""
+    factory = DeviceFactory(leshan, host_sample, tmp_path_factory.mktemp("devices"))
+    yield factory
+    factory.close()
