@@ -44,8 +44,16 @@ WEAK int32_t lwm2m_carrier_utc_time_read(void)
 	if (time_base == 0) {
 		return 0;
 	}
-	int64_t elapsed = (lwm2m_os_uptime_ms() - time_base_uptime_ms) / 1000;
-	int64_t now = (int64_t)time_base + elapsed;
+	/* Seconds since the time was set, in 32-bit steps: a 64-bit division
+	 * would pull the soft divider (about 1 KB) into the image. */
+	int64_t ms = lwm2m_os_uptime_ms() - time_base_uptime_ms;
+	int64_t now = time_base;
+
+	while (ms >= 1000000) {
+		now += 1000;
+		ms -= 1000000;
+	}
+	now += (int64_t)((uint32_t)ms / 1000u);
 
 	return now > INT32_MAX ? INT32_MAX : (int32_t)now;
 }

@@ -33,7 +33,8 @@ struct Driver {
     reboot_vetoed: bool,
 }
 
-struct CarrierThreadCell(UnsafeCell<Option<Driver>>);
+/// Boxed: `None` is all zeros, so the static lives in .bss, not .data.
+struct CarrierThreadCell(UnsafeCell<Option<Box<Driver>>>);
 // SAFETY: `lwm2m_carrier_init()` and `lwm2m_carrier_run()` are called from the
 // carrier thread only (their documented contract); nothing else touches it.
 unsafe impl Sync for CarrierThreadCell {}
@@ -330,7 +331,7 @@ unsafe extern "C" fn at_notif_handler(notif: *const c_char) {
         return;
     }
     if let Ok(s) = CStr::from_ptr(notif).to_str() {
-        shared::push_at_notif(s.trim_end());
+        shared::push_at_notif(s.trim_ascii_end());
     }
 }
 
@@ -401,7 +402,7 @@ pub fn init(cfg: Option<&lwm2m_carrier_config_t>) -> c_int {
         d.pump();
         if let Some(r) = d.engine.init_result() {
             if r == 0 {
-                *slot = Some(d);
+                *slot = Some(Box::new(d));
             }
             return r;
         }

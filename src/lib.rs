@@ -14,6 +14,7 @@
 
 extern crate alloc;
 
+pub mod fifo;
 pub mod limits;
 pub mod time;
 pub mod os;

@@ -90,6 +90,12 @@ mod device_runtime {
     static ALLOC: OsAlloc = OsAlloc;
 
     /// A panic is a bug: log where, then reboot (a loop would hang the device).
+    ///
+    /// Size rule: this handler reads only the location and must contain no
+    /// panic site itself (`Log` and `text::fmt_u64` index nothing unchecked).
+    /// Then LTO sees that no panic message is ever read and drops every
+    /// panic's `fmt::Arguments` and with them all of `core::fmt` (≈ 1.5 KB);
+    /// one panic path in here and it all comes back.
     #[panic_handler]
     fn panic(info: &core::panic::PanicInfo) -> ! {
         let mut l = super::Log::new();
@@ -159,13 +165,53 @@ impl Log {
 
 /// Log a sequence of string / number parts at a level:
 /// `log!(INF, "registered, lifetime ", lt as u64)`.
+///
+/// A lone literal that `Log` would send unchanged (printable ASCII, at most
+/// 119 bytes; decided at compile time) goes out as it is, NUL-terminated by
+/// the compiler: no 120-byte line buffer to clear and fill at each such
+/// call site. Any other literal takes the general way.
 #[macro_export]
 macro_rules! log {
+    ($lvl:ident, $msg:literal $(,)?) => {{
+        const LINE: &str = concat!($msg, "\0");
+        const PLAIN: bool = $crate::os::is_plain_line(LINE.as_bytes());
+        if PLAIN {
+            $crate::os::log_line($crate::os::$lvl, LINE);
+        } else {
+            let mut l = $crate::os::Log::new();
+            $crate::os::LogPart::append(&$msg, &mut l);
+            l.emit($crate::os::$lvl);
+        }
+    }};
     ($lvl:ident, $($part:expr),+ $(,)?) => {{
         let mut l = $crate::os::Log::new();
         $( $crate::os::LogPart::append(&$part, &mut l); )+
         l.emit($crate::os::$lvl);
     }};
+}
+
+/// Whether `line` is printable ASCII of at most 119 bytes and a final NUL,
+/// i.e. what `Log` would send unchanged.
+pub const fn is_plain_line(line: &[u8]) -> bool {
+    let Some((&0, text)) = line.split_last() else {
+        return false;
+    };
+    if text.len() > 119 {
+        return false;
+    }
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] < 0x20 || text[i] >= 0x7f {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Sends a NUL-terminated line (see [`is_plain_line`]) to `lwm2m_os_log()`.
+pub fn log_line(level: c_int, line: &'static str) {
+    unsafe { lwm2m_os_log(level, line.as_ptr() as *const c_char) };
 }
 
 /// Something `log!` can append.
@@ -215,5 +261,37 @@ impl LogPart for i64 {
 impl LogPart for alloc::string::String {
     fn append(&self, l: &mut Log) {
         l.s(self);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `Log` would send for `s`, without the NUL.
+    fn through_log(s: &str) -> alloc::vec::Vec<u8> {
+        let mut l = Log::new();
+        l.s(s);
+        l.buf[..l.len].to_vec()
+    }
+
+    /// `log!` sends a plain literal as it is only where `Log` would send
+    /// the same bytes.
+    #[test]
+    fn plain_lines_are_what_log_sends() {
+        let long = "x".repeat(119);
+        let too_long = "x".repeat(120);
+        for (text, plain) in [("", true), ("coap: request timed out", true), (long.as_str(), true),
+                              (too_long.as_str(), false), ("tab\there", false), ("caf\u{e9}", false), ("\u{7f}", false)] {
+            let mut line = alloc::vec::Vec::from(text.as_bytes());
+            line.push(0);
+            assert_eq!(is_plain_line(&line), plain, "{text:?}");
+            if plain {
+                assert_eq!(through_log(text), text.as_bytes());
+            } else {
+                assert_ne!(through_log(text), text.as_bytes());
+            }
+        }
+        assert!(!is_plain_line(b"no NUL"));
     }
 }

@@ -1,7 +1,7 @@
 //! State shared between application threads (C API setters, the AT
 //! notification handler) and the carrier thread, behind the OS layer's lock.
 
-use alloc::collections::VecDeque;
+use crate::fifo::Fifo;
 use alloc::string::String;
 use core::cell::UnsafeCell;
 
@@ -13,14 +13,15 @@ use crate::os;
 pub struct Shared {
     pub device: Device,
     /// AT notifications waiting for the carrier thread (bounded).
-    pub at_notifs: VecDeque<String>,
+    pub at_notifs: Fifo<String>,
     /// Notifications dropped because the queue was full.
     pub at_dropped: u32,
     /// A setter changed the Device object since the carrier thread last looked.
     pub device_changed: bool,
 }
 
-struct Locked(UnsafeCell<Option<Shared>>);
+/// Boxed: `None` is all zeros, so the static lives in .bss, not .data.
+struct Locked(UnsafeCell<Option<alloc::boxed::Box<Shared>>>);
 // SAFETY: every access goes through `with`, which holds the OS lock.
 unsafe impl Sync for Locked {}
 
@@ -32,12 +33,12 @@ pub fn with<R>(f: impl FnOnce(&mut Shared) -> R) -> R {
     unsafe { os::lwm2m_os_lock() };
     // SAFETY: the lock is held; no other reference exists while it is.
     let slot = unsafe { &mut *SHARED.0.get() };
-    let s = slot.get_or_insert_with(|| Shared {
+    let s = slot.get_or_insert_with(|| alloc::boxed::Box::new(Shared {
         device: Device::new(),
-        at_notifs: VecDeque::new(),
+        at_notifs: Fifo::new(),
         at_dropped: 0,
         device_changed: false,
-    });
+    }));
     let r = f(s);
     unsafe { os::lwm2m_os_unlock() };
     r

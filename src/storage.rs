@@ -48,16 +48,18 @@ pub fn frame(payload: &[u8]) -> Vec<u8> {
 /// The payload of a framed record, or None if it is not a valid record of
 /// this layout version.
 pub fn unframe(rec: &[u8]) -> Option<&[u8]> {
-    if rec.len() < 8 || rec[0] != MAGIC || rec[1] != VERSION {
+    // Slice patterns and `get`, not indexing: no panic path for a record
+    // read back from flash.
+    let [MAGIC, VERSION, l0, l1, ..] = *rec else {
         return None;
-    }
-    let len = u16::from_le_bytes([rec[2], rec[3]]) as usize;
-    if rec.len() != len + 8 {
+    };
+    let len = u16::from_le_bytes([l0, l1]) as usize;
+    let body = rec.get(..4 + len)?;
+    let [c0, c1, c2, c3] = *rec.get(4 + len..)? else {
         return None;
-    }
-    let (body, crc) = rec.split_at(4 + len);
-    let crc = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
-    (crc32(body) == crc).then_some(&body[4..])
+    };
+    let payload = body.get(4..)?;
+    (crc32(body) == u32::from_le_bytes([c0, c1, c2, c3])).then_some(payload)
 }
 
 #[cfg(test)]

@@ -69,7 +69,8 @@ impl Block {
                 1
             }
             0x100..=0xFFFF => {
-                out[..2].copy_from_slice(&[b1, b0]);
+                out[0] = b1;
+                out[1] = b0;
                 2
             }
             _ => {

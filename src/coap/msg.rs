@@ -151,6 +151,10 @@ pub enum ParseError {
 }
 
 /// A parsed message borrowing the datagram. Options kept in wire order (ascending numbers).
+///
+/// The options stay encoded: `parse` checks them all once, the accessors
+/// decode them again on the fly (a few bytes each; no 200-byte table to
+/// fill and move, one decoder for both).
 #[derive(Clone, Debug)]
 pub struct Message<'a> {
     pub mtype: MsgType,
@@ -158,7 +162,42 @@ pub struct Message<'a> {
     pub mid: u16,
     pub token: &'a [u8],
     pub payload: &'a [u8],
-    options: heapless::Vec<(u16, &'a [u8]), MAX_OPTIONS>,
+    /// The option bytes, between the token and the payload marker; valid.
+    options: &'a [u8],
+}
+
+/// Decodes the option at the start of `buf` (RFC 7252 §3.1) whose delta is
+/// relative to `*number`: returns it and the bytes after it, and moves
+/// `*number` on.
+fn decode_option<'a>(buf: &'a [u8], number: &mut u32) -> Result<((u16, &'a [u8]), &'a [u8]), ParseError> {
+    let (&first, rest) = buf.split_first().ok_or(ParseError::BadOption)?;
+    let mut pos = 0;
+    let delta = extended(first >> 4, rest, &mut pos)?;
+    let len = extended(first & 0x0F, rest, &mut pos)? as usize;
+    *number += delta;
+    if *number > u16::MAX as u32 {
+        return Err(ParseError::BadOption);
+    }
+    let (value, after) = rest.get(pos..).and_then(|r| r.split_at_checked(len)).ok_or(ParseError::BadOption)?;
+    Ok(((*number as u16, value), after))
+}
+
+/// The options of a parsed message, in wire order.
+#[derive(Clone, Debug)]
+struct Options<'a> {
+    rest: &'a [u8],
+    number: u32,
+}
+
+impl<'a> Iterator for Options<'a> {
+    type Item = (u16, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        // `parse` checked every option, so no error can come up here.
+        let (option, rest) = decode_option(self.rest, &mut self.number).ok()?;
+        self.rest = rest;
+        Some(option)
+    }
 }
 
 /// Reads the extended part of an option delta or length (RFC 7252 §3.1):
@@ -211,35 +250,27 @@ impl<'a> Message<'a> {
             return Err(ParseError::EmptyWithData);
         }
         let token = buf.get(4..4 + tkl).ok_or(ParseError::TooShort)?;
+        let all_options = buf.get(4 + tkl..).unwrap_or_default();
 
-        let mut options = heapless::Vec::new();
-        let mut pos = 4 + tkl;
+        let mut rest = all_options;
         let mut number: u32 = 0;
+        let mut count = 0;
         let mut payload: &'a [u8] = &[];
-        while let Some(&first) = buf.get(pos) {
-            pos += 1;
+        while let Some((&first, after_marker)) = rest.split_first() {
             if first == PAYLOAD_MARKER {
-                payload = buf.get(pos..).unwrap_or_default();
-                if payload.is_empty() {
+                if after_marker.is_empty() {
                     return Err(ParseError::EmptyPayload);
                 }
+                payload = after_marker;
                 break;
             }
-            let delta = extended(first >> 4, buf, &mut pos)?;
-            let len = extended(first & 0x0F, buf, &mut pos)? as usize;
-            number += delta;
-            if number > u16::MAX as u32 {
-                return Err(ParseError::BadOption);
+            rest = decode_option(rest, &mut number)?.1;
+            count += 1;
+            if count > MAX_OPTIONS {
+                return Err(ParseError::TooManyOptions);
             }
-            let value = pos
-                .checked_add(len)
-                .and_then(|end| buf.get(pos..end))
-                .ok_or(ParseError::BadOption)?;
-            pos += len;
-            options
-                .push((number as u16, value))
-                .map_err(|_| ParseError::TooManyOptions)?;
         }
+        let options = all_options.get(..all_options.len() - rest.len()).unwrap_or_default();
         Ok(Message {
             mtype,
             code,
@@ -252,7 +283,7 @@ impl<'a> Message<'a> {
 
     /// All options in wire order (ascending numbers, repeats kept in order).
     pub fn options(&self) -> impl Iterator<Item = (u16, &'a [u8])> + '_ {
-        self.options.iter().copied()
+        Options { rest: self.options, number: 0 }
     }
 
     /// The value of the first occurrence of option `num`.
@@ -262,10 +293,7 @@ impl<'a> Message<'a> {
 
     /// The values of every occurrence of option `num`, in order (e.g. Uri-Path segments).
     pub fn options_of(&self, num: u16) -> impl Iterator<Item = &'a [u8]> + '_ {
-        self.options
-            .iter()
-            .filter(move |(n, _)| *n == num)
-            .map(|(_, v)| *v)
+        self.options().filter(move |(n, _)| *n == num).map(|(_, v)| v)
     }
 
     /// RFC 7252 §3.2 uint (0-4 bytes); None if absent or > 4 bytes.
@@ -305,9 +333,8 @@ impl<'a> Message<'a> {
 
     /// First unrecognised *critical* option (RFC 7252 §5.4.1), given the list of options we understand.
     pub fn unknown_critical(&self, known: &[u16]) -> Option<u16> {
-        self.options
-            .iter()
-            .map(|(n, _)| *n)
+        self.options()
+            .map(|(n, _)| n)
             .find(|n| option::is_critical(*n) && !known.contains(n))
     }
 }

@@ -11,11 +11,13 @@
 
 mod session;
 #[cfg(test)]
+mod sim;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_dm;
 
-use alloc::collections::VecDeque;
+use crate::fifo::Fifo;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -221,7 +223,7 @@ enum AfterLink {
 /// Credentials to write while offline, and what follows.
 #[derive(Clone, Debug)]
 struct KeyJob {
-    writes: VecDeque<Action>,
+    writes: Fifo<Action>,
     then: AfterLink,
 }
 
@@ -263,7 +265,7 @@ const IDENTITY_AT: [&str; 6] = [cmd::IMEI, cmd::OPERATOR_ID, cmd::MANUFACTURER, 
 pub struct Engine {
     config: Config,
     step: Step,
-    outbox: VecDeque<Action>,
+    outbox: Fifo<Action>,
     awaiting: bool,
     init_result: Option<i32>,
     link_status: RegStatus,
@@ -308,7 +310,7 @@ impl Engine {
         Engine {
             config,
             step: Step::InitAt(0),
-            outbox: VecDeque::new(),
+            outbox: Fifo::new(),
             awaiting: false,
             init_result: None,
             link_status: RegStatus::NotRegistered,
@@ -465,7 +467,7 @@ impl Engine {
     }
 
     /// Take the link offline, write `writes`, bring it back, then `then`.
-    fn offline_cycle(&mut self, writes: VecDeque<Action>, then: AfterLink) {
+    fn offline_cycle(&mut self, writes: Fifo<Action>, then: AfterLink) {
         self.emit(Event::Disconnecting);
         self.step = Step::GoingOffline(KeyJob { writes, then });
         self.request(Action::At(String::from(cmd::LINK_OFFLINE)));
@@ -620,7 +622,7 @@ impl Engine {
             self.lte_ready();
             self.step = Step::Idle;
         } else if !self.bs_keys_written {
-            let mut writes = VecDeque::new();
+            let mut writes = Fifo::new();
             writes.push_back(Action::SecWrite {
                 tag: BOOTSTRAP_SEC_TAG,
                 kind: SecKind::Identity,
@@ -901,7 +903,7 @@ impl Engine {
         self.emit(Event::Bootstrapped);
         self.persist();
         // Server credentials into sec tags 26.. (offline, §7.5).
-        let mut writes = VecDeque::new();
+        let mut writes = Fifo::new();
         self.sessions.clear();
         for (i, sec) in self.objects.security.instances.iter().filter(|s| !s.bootstrap).enumerate() {
             if !sec.uri.starts_with("coaps://") || sec.mode != security::mode::PSK {

@@ -756,7 +756,21 @@ impl Engine {
             Code::GET if accept == Some(ContentFormat::Link) => {
                 let obj = self.objects.get(oid).unwrap_or(&self.objects.device);
                 let store = &self.sessions[i].attrs;
-                match ops::discover(obj, env, &path, &mut |p, w| store.discover_attrs(p).write_link(w)) {
+                let target = path;
+                let mut attrs = |p: &Path, w: &mut crate::lwm2m::link::LinkWriter| {
+                    let mut a = store.discover_attrs(p);
+                    // TS 1.0.2 §5.4.2: Discover on a resource also shows the
+                    // pmin/pmax it inherits from its instance and object.
+                    if let (true, Path::Resource(o, i, _)) = (*p == target, *p) {
+                        for up in [Path::Instance(o, i), Path::Object(o)] {
+                            let u = store.discover_attrs(&up);
+                            a.pmin = a.pmin.or(u.pmin);
+                            a.pmax = a.pmax.or(u.pmax);
+                        }
+                    }
+                    a.write_link(w);
+                };
+                match ops::discover(obj, env, &path, &mut attrs) {
                     Ok(body) => {
                         let mut r = Reply::code(Code::CONTENT);
                         r.cf = Some(ContentFormat::Link.cf());

@@ -2,7 +2,7 @@
 //! with a simulated clock. Every exchange is checked at the CoAP level.
 
 use alloc::collections::BTreeMap;
-use alloc::string::{String, ToString};
+use alloc::string::ToString;
 use alloc::vec::Vec;
 use std::vec;
 
@@ -11,333 +11,9 @@ use crate::capi::*;
 use crate::coap::msg::{option, Code, Message, MessageWriter, MsgType};
 use crate::lwm2m::tlv::{self, TlvType};
 use crate::lwm2m::value::Value;
-use crate::objects::device::Device;
-use crate::objects::model::Env as EnvTrait;
 
-/// The platform as the objects see it, scripted.
-struct TestEnv {
-    device: Device,
-    utc: i32,
-    offset: i32,
-    tz: String,
-    memory_free: i32,
-    at_answers: BTreeMap<String, String>,
-}
+use super::sim::*;
 
-impl EnvTrait for TestEnv {
-    fn with_device(&mut self, f: &mut dyn FnMut(&mut Device)) {
-        f(&mut self.device)
-    }
-    fn at(&mut self, cmd: &str) -> Result<String, i32> {
-        self.at_answers.get(cmd).cloned().ok_or(-8)
-    }
-    fn memory_free(&mut self) -> i32 {
-        self.memory_free
-    }
-    fn utc_time(&mut self) -> i32 {
-        self.utc
-    }
-    fn utc_offset(&mut self) -> i32 {
-        self.offset
-    }
-    fn timezone(&mut self) -> String {
-        self.tz.clone()
-    }
-    fn set_utc_time(&mut self, t: i32) -> i32 {
-        if t < 0 {
-            return -22;
-        }
-        self.utc = t;
-        0
-    }
-    fn set_utc_offset(&mut self, m: i32) -> i32 {
-        self.offset = m;
-        0
-    }
-    fn set_timezone(&mut self, tz: &str) -> i32 {
-        self.tz = tz.into();
-        0
-    }
-}
-
-const IMEI: &str = "351358815340515";
-const EP: &str = "urn:imei:351358815340515";
-const BS_URI: &str = "coaps://bs.example:5784";
-
-/// Plays driver, modem and network for the engine.
-struct Sim {
-    e: Engine,
-    now: Instant,
-    env: TestEnv,
-    events: Vec<Event>,
-    at: Vec<String>,
-    /// Credentials by (tag, kind), and whether each write happened offline.
-    creds: BTreeMap<(u32, u8), Vec<u8>>,
-    online_writes: u32,
-    stores: BTreeMap<u16, Vec<u8>>,
-    /// Datagrams the client sent, by connection.
-    sent: Vec<(ConnId, Vec<u8>)>,
-    opened: Vec<(ConnId, String, u16, Option<u32>, u16)>,
-    closed: Vec<ConnId>,
-    open_result: BTreeMap<ConnId, i32>,
-    cfun: u8,
-    notifs: Vec<String>,
-    reboots: u32,
-    attach: bool,
-}
-
-fn kind_id(k: SecKind) -> u8 {
-    match k {
-        SecKind::Psk => 3,
-        SecKind::Identity => 4,
-    }
-}
-
-impl Sim {
-    fn new(stores: BTreeMap<u16, Vec<u8>>) -> Sim {
-        let rec = |id| stores.get(&id).and_then(|r| crate::storage::unframe(r)).map(|p| p.to_vec());
-        let stored = Stored::from_records(
-            rec(crate::storage::SECURITY).as_deref(),
-            rec(crate::storage::SERVER).as_deref(),
-            rec(crate::storage::ACL).as_deref(),
-            rec(crate::storage::MISC).as_deref(),
-            rec(crate::storage::LOCATIONS).as_deref(),
-        );
-        let config = Config {
-            bootstrap_uri: Some(BS_URI.into()),
-            psk: Some("000102030405060708090a0b0c0d0e0f".into()),
-            apn: None,
-            certification_mode: false,
-            seed: 0x1234_5678,
-        };
-        Sim {
-            e: Engine::new(config, stored),
-            now: Instant(1000),
-            env: TestEnv {
-                device: Device::new(),
-                utc: 1_700_000_000,
-                offset: 60,
-                tz: "Europe/Oslo".into(),
-                memory_free: 42,
-                at_answers: BTreeMap::new(),
-            },
-            events: Vec::new(),
-            at: Vec::new(),
-            creds: BTreeMap::new(),
-            online_writes: 0,
-            stores,
-            sent: Vec::new(),
-            opened: Vec::new(),
-            closed: Vec::new(),
-            open_result: BTreeMap::new(),
-            cfun: 0,
-            notifs: Vec::new(),
-            reboots: 0,
-            attach: true,
-        }
-    }
-
-    fn at_answer(&mut self, cmd: &str) -> ActionResult {
-        self.at.push(cmd.to_string());
-        Ok(match cmd {
-            "AT+CFUN=1" => {
-                self.cfun = 1;
-                if self.attach {
-                    self.notifs.push("+CEREG: 2,\"0A0B\",\"01020304\",7".into());
-                    self.notifs.push("+CEREG: 1,\"0A0B\",\"01020304\",7".into());
-                }
-                String::new()
-            }
-            "AT+CFUN=4" => {
-                self.cfun = 4;
-                self.notifs.push("+CEREG: 0".into());
-                String::new()
-            }
-            "AT+CGSN=1" => alloc::format!("+CGSN: \"{IMEI}\""),
-            "AT%XOPERID" => "%XOPERID: 0".into(),
-            "AT+CGMI" => "Nordic Semiconductor ASA".into(),
-            "AT+CGMM" => "nRF9160-SICA".into(),
-            "AT+CGMR" => "mfw_nrf9160_1.2.3".into(),
-            "AT%HWVERSION" => "%HWVERSION: nRF9160 SICA B1A".into(),
-            "AT+CGEREP=1" | "AT+CNEC=16" | "AT+CEREG=2" => String::new(),
-            _ => return Err(-8),
-        })
-    }
-
-    /// Execute every queued action, then deliver modem notifications.
-    fn pump(&mut self) {
-        loop {
-            while let Some(a) = self.e.poll_action() {
-                let now = self.now;
-                match a {
-                    Action::Event(ev) => self.events.push(ev),
-                    Action::At(cmd) => {
-                        let r = self.at_answer(&cmd);
-                        self.e.handle_result(now, r);
-                    }
-                    Action::SecWrite { tag, kind, data } => {
-                        if self.cfun == 1 {
-                            self.online_writes += 1;
-                            self.e.handle_result(now, Err(-13));
-                        } else {
-                            self.creds.insert((tag, kind_id(kind)), data);
-                            self.e.handle_result(now, Ok(String::new()));
-                        }
-                    }
-                    Action::SecDelete { tag, kind } => {
-                        self.creds.remove(&(tag, kind_id(kind)));
-                        self.e.handle_result(now, Ok(String::new()));
-                    }
-                    Action::Open { conn, host, port, sec_tag, local_port } => {
-                        self.opened.push((conn, host, port, sec_tag, local_port));
-                        let r = self.open_result.get(&conn).copied().unwrap_or(0);
-                        self.e.handle_result(now, if r == 0 { Ok(String::new()) } else { Err(r) });
-                    }
-                    Action::Send { conn, data } => self.sent.push((conn, data)),
-                    Action::Close { conn } => self.closed.push(conn),
-                    Action::Store { id, data } => {
-                        self.stores.insert(id, data);
-                    }
-                    Action::SetModemIdentity(idn) => {
-                        self.env.device.serial = idn.imei;
-                        self.env.device.manufacturer = idn.manufacturer;
-                    }
-                    Action::Reboot | Action::FactoryReset => self.reboots += 1,
-                }
-            }
-            if self.notifs.is_empty() {
-                break;
-            }
-            for n in core::mem::take(&mut self.notifs) {
-                self.e.handle_at_notif(self.now, &n);
-            }
-        }
-    }
-
-    fn boot(&mut self) {
-        self.e.start(self.now);
-        self.pump();
-        assert_eq!(self.e.init_result(), Some(0), "init failed; events {:?}", self.events);
-        self.e.begin_run(self.now);
-        self.pump();
-    }
-
-    /// Let simulated time pass up to `ms`, firing every deadline on the way.
-    fn advance(&mut self, ms: u64) {
-        let end = self.now.add_millis(ms);
-        loop {
-            match self.e.poll_timeout() {
-                Some(t) if t <= end => {
-                    self.now = self.now.max(t);
-                    self.e.handle_timeout(self.now, &mut self.env);
-                    self.pump();
-                }
-                _ => break,
-            }
-        }
-        self.now = end;
-    }
-
-    /// The server on `conn` sends `data` to the client.
-    fn deliver(&mut self, conn: ConnId, data: &[u8]) {
-        self.e.handle_datagram(self.now, conn, data, &mut self.env);
-        self.pump();
-    }
-
-    /// Take the datagrams sent on `conn` so far.
-    fn take_sent(&mut self, conn: ConnId) -> Vec<Vec<u8>> {
-        let (mine, rest): (Vec<_>, Vec<_>) = core::mem::take(&mut self.sent).into_iter().partition(|(c, _)| *c == conn);
-        self.sent = rest;
-        mine.into_iter().map(|(_, d)| d).collect()
-    }
-
-    fn last_sent(&mut self, conn: ConnId) -> Vec<u8> {
-        self.take_sent(conn).pop().unwrap_or_else(|| panic!("nothing sent on {conn}; events {:?}", self.events))
-    }
-
-    /// Send a CON request from the server and return the client's answer.
-    fn request(&mut self, conn: ConnId, code: Code, path: &[&str], cf: Option<u16>, accept: Option<u16>, payload: &[u8]) -> Vec<u8> {
-        static mut MID: u16 = 0x4000;
-        let mid = unsafe {
-            MID = MID.wrapping_add(1);
-            MID
-        };
-        let mut w = MessageWriter::new(MsgType::Con, code, mid, &[0xAB, mid as u8]).unwrap();
-        for p in path {
-            w.option(option::URI_PATH, p.as_bytes()).unwrap();
-        }
-        if let Some(cf) = cf {
-            w.uint_option(option::CONTENT_FORMAT, cf as u32).unwrap();
-        }
-        if let Some(a) = accept {
-            w.uint_option(option::ACCEPT, a as u32).unwrap();
-        }
-        w.payload(payload).unwrap();
-        self.deliver(conn, &w.finish());
-        // The ACK carrying the response; anything else sent stays queued.
-        let pos = self
-            .sent
-            .iter()
-            .position(|(c, d)| *c == conn && Message::parse(d).is_ok_and(|m| m.mtype == MsgType::Ack && m.mid == mid))
-            .unwrap_or_else(|| panic!("no response on {conn}; events {:?}", self.events));
-        self.sent.remove(pos).1
-    }
-
-    fn deferred(&self) -> Vec<(u32, i32)> {
-        self.events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Deferred { reason, timeout_s } => Some((*reason, *timeout_s)),
-                _ => None,
-            })
-            .collect()
-    }
-}
-
-/// ACK a CON request with `code` (and Location-Path segments).
-fn ack(req: &[u8], code: Code, location: &[&str]) -> Vec<u8> {
-    let m = Message::parse(req).unwrap();
-    let mut w = MessageWriter::new(MsgType::Ack, code, m.mid, m.token).unwrap();
-    for l in location {
-        w.option(option::LOCATION_PATH, l.as_bytes()).unwrap();
-    }
-    w.finish()
-}
-
-fn code_of(resp: &[u8]) -> Code {
-    Message::parse(resp).unwrap().code
-}
-
-fn uri_path(m: &Message) -> Vec<String> {
-    m.options_of(option::URI_PATH).map(|s| String::from_utf8(s.to_vec()).unwrap()).collect()
-}
-
-fn uri_query(m: &Message) -> Vec<String> {
-    m.options_of(option::URI_QUERY).map(|s| String::from_utf8(s.to_vec()).unwrap()).collect()
-}
-
-fn security_tlv(uri: &str, ssid: i64, identity: &[u8], key: &[u8]) -> Vec<u8> {
-    let mut inner = Vec::new();
-    tlv::write_value(&mut inner, TlvType::ResourceValue, 0, &Value::Str(uri));
-    tlv::write_value(&mut inner, TlvType::ResourceValue, 1, &Value::Bool(false));
-    tlv::write_value(&mut inner, TlvType::ResourceValue, 2, &Value::Int(0));
-    tlv::write_value(&mut inner, TlvType::ResourceValue, 3, &Value::Opaque(identity));
-    tlv::write_value(&mut inner, TlvType::ResourceValue, 5, &Value::Opaque(key));
-    tlv::write_value(&mut inner, TlvType::ResourceValue, 10, &Value::Int(ssid));
-    inner
-}
-
-fn server_tlv(ssid: i64, lifetime: i64) -> Vec<u8> {
-    let mut inner = Vec::new();
-    tlv::write_value(&mut inner, TlvType::ResourceValue, 0, &Value::Int(ssid));
-    tlv::write_value(&mut inner, TlvType::ResourceValue, 1, &Value::Int(lifetime));
-    tlv::write_value(&mut inner, TlvType::ResourceValue, 6, &Value::Bool(false));
-    tlv::write_value(&mut inner, TlvType::ResourceValue, 7, &Value::Str("U"));
-    inner
-}
-
-const TLV: u16 = 11542;
-const DM_KEY: &[u8] = &[0xde, 0xad, 0xbe, 0xef, 0x01, 0x02];
 
 /// Boot and get to the point where the bootstrap request is out.
 fn to_bootstrap_request(s: &mut Sim) -> Vec<u8> {
@@ -748,4 +424,55 @@ fn two_servers_register_and_the_acl_decides_who_reads() {
     let mut s2 = Sim::new(s.stores.clone());
     s2.boot();
     assert_eq!(s2.e.objects().acl.instances.len(), 1);
+}
+
+#[test]
+fn discover_on_a_resource_shows_the_periods_it_inherits() {
+    let mut s = Sim::new(BTreeMap::new());
+    bootstrap(&mut s, 60);
+    register(&mut s);
+    let put_attrs = |s: &mut Sim, path: &[&str], q: &[&str]| {
+        s.next_mid = s.next_mid.wrapping_add(1);
+        let mid = s.next_mid;
+        let mut w = MessageWriter::new(MsgType::Con, Code::PUT, mid, &[9, mid as u8]).unwrap();
+        for p in path {
+            w.option(option::URI_PATH, p.as_bytes()).unwrap();
+        }
+        for x in q {
+            w.option(option::URI_QUERY, x.as_bytes()).unwrap();
+        }
+        s.deliver(1, &w.finish());
+        code_of(&s.take_sent(1).pop().unwrap())
+    };
+    assert_eq!(put_attrs(&mut s, &["3", "0"], &["pmin=10", "pmax=200"]), Code::CHANGED);
+    assert_eq!(put_attrs(&mut s, &["3", "0", "7"], &["gt=6", "lt=1", "st=1"]), Code::CHANGED);
+    // ETS int-260 step 6: </3/0/7> with its own and the inherited attributes.
+    let r = s.request(1, Code::GET, &["3", "0", "7"], None, Some(40), b"");
+    let body = String::from_utf8(Message::parse(&r).unwrap().payload.to_vec()).unwrap();
+    assert!(body.starts_with("</3/0/7>;dim=1"), "{body}");
+    for a in ["pmin=10", "pmax=200", "gt=6", "lt=1", "st=1"] {
+        assert!(body.contains(a), "{a} missing in {body}");
+    }
+    // On the instance, a resource link shows only what is set on it.
+    let r = s.request(1, Code::GET, &["3", "0"], None, Some(40), b"");
+    let body = String::from_utf8(Message::parse(&r).unwrap().payload.to_vec()).unwrap();
+    assert!(body.starts_with("</3/0>;pmin=10;pmax=200,"), "{body}");
+    assert!(body.contains("</3/0/7>;dim=1;gt=6;lt=1;st=1,"), "{body}");
+}
+
+#[test]
+fn bootstrap_discover_lists_what_the_bootstrap_server_wrote() {
+    let mut s = Sim::new(BTreeMap::new());
+    let req = to_bootstrap_request(&mut s);
+    s.deliver(BOOTSTRAP_CONN, &ack(&req, Code::CHANGED, &[]));
+    let sec = security_tlv("coaps://dm.example:5684", 1, EP.as_bytes(), DM_KEY);
+    s.request(BOOTSTRAP_CONN, Code::PUT, &["0", "1"], Some(TLV), None, &sec);
+    s.request(BOOTSTRAP_CONN, Code::PUT, &["1", "0"], Some(TLV), None, &server_tlv(1, 60));
+    let r = s.request(BOOTSTRAP_CONN, Code::GET, &[], None, Some(40), b"");
+    let m = Message::parse(&r).unwrap();
+    assert_eq!((m.code, m.content_format()), (Code::CONTENT, Some(40)));
+    assert_eq!(
+        core::str::from_utf8(m.payload).unwrap(),
+        "lwm2m=\"1.0\",</0/0>,</0/1>;ssid=1,</1/0>;ssid=1,</2>,</3/0>,</4/0>,</5/0>,</7/0>"
+    );
 }

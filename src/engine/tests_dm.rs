@@ -27,208 +27,19 @@ use crate::coap::msg::{empty, option, Code, Message, MessageWriter, MsgType};
 use crate::lwm2m::json;
 use crate::lwm2m::tlv::{self, TlvType};
 use crate::lwm2m::value::{ResourceType, Value};
-use crate::objects::device::Device;
-use crate::objects::model::Env as EnvTrait;
 
-// ----- the platform, the modem and the network, scripted ------------------
+use super::sim::*;
 
-struct TestEnv {
-    device: Device,
-    utc: i32,
-    offset: i32,
-    tz: String,
-}
-
-impl EnvTrait for TestEnv {
-    fn with_device(&mut self, f: &mut dyn FnMut(&mut Device)) {
-        f(&mut self.device)
-    }
-    fn at(&mut self, _cmd: &str) -> Result<String, i32> {
-        Err(-8)
-    }
-    fn memory_free(&mut self) -> i32 {
-        42
-    }
-    fn utc_time(&mut self) -> i32 {
-        self.utc
-    }
-    fn utc_offset(&mut self) -> i32 {
-        self.offset
-    }
-    fn timezone(&mut self) -> String {
-        self.tz.clone()
-    }
-    fn set_utc_time(&mut self, t: i32) -> i32 {
-        self.utc = t;
-        0
-    }
-    fn set_utc_offset(&mut self, m: i32) -> i32 {
-        self.offset = m;
-        0
-    }
-    fn set_timezone(&mut self, tz: &str) -> i32 {
-        self.tz = tz.into();
-        0
-    }
-}
-
-const EP: &str = "urn:imei:351358815340515";
-const BS_URI: &str = "coaps://bs.example:5784";
 const DM: ConnId = 1;
 const TEXT: u16 = 0;
 const LINK: u16 = 40;
 const OPAQUE: u16 = 42;
-const TLV: u16 = 11542;
 const JSON: u16 = 11543;
 /// A lifetime long enough that no Update interferes with a scenario (55 h).
 const LONG_LIFETIME: i64 = 200_000;
 
-/// Plays driver, modem and network for the engine.
-struct Sim {
-    e: Engine,
-    now: Instant,
-    env: TestEnv,
-    events: Vec<Event>,
-    cfun: u8,
-    notifs: Vec<String>,
-    /// Datagrams the client sent, by connection, oldest first.
-    sent: Vec<(ConnId, Vec<u8>)>,
-    opened: Vec<ConnId>,
-    closed: Vec<ConnId>,
-    reboots: u32,
-    /// Message IDs of the server's requests.
-    next_mid: u16,
-}
-
+/// Request helpers of this file on the shared harness.
 impl Sim {
-    fn new() -> Sim {
-        let config = Config {
-            bootstrap_uri: Some(BS_URI.into()),
-            psk: Some("000102030405060708090a0b0c0d0e0f".into()),
-            apn: None,
-            certification_mode: false,
-            seed: 0x1234_5678,
-        };
-        Sim {
-            e: Engine::new(config, Stored::default()),
-            now: Instant(1000),
-            env: TestEnv { device: Device::new(), utc: 1_700_000_000, offset: 60, tz: "Europe/Oslo".into() },
-            events: Vec::new(),
-            cfun: 0,
-            notifs: Vec::new(),
-            sent: Vec::new(),
-            opened: Vec::new(),
-            closed: Vec::new(),
-            reboots: 0,
-            next_mid: 0x4000,
-        }
-    }
-
-    fn at_answer(&mut self, cmd: &str) -> ActionResult {
-        Ok(match cmd {
-            "AT+CFUN=1" => {
-                self.cfun = 1;
-                self.notifs.push("+CEREG: 1,\"0A0B\",\"01020304\",7".into());
-                String::new()
-            }
-            "AT+CFUN=4" => {
-                self.cfun = 4;
-                self.notifs.push("+CEREG: 0".into());
-                String::new()
-            }
-            "AT+CGSN=1" => "+CGSN: \"351358815340515\"".into(),
-            "AT%XOPERID" => "%XOPERID: 0".into(),
-            "AT+CGMI" => "Nordic Semiconductor ASA".into(),
-            "AT+CGMM" => "nRF9160-SICA".into(),
-            "AT+CGMR" => "mfw_nrf9160_1.2.3".into(),
-            "AT%HWVERSION" => "%HWVERSION: nRF9160 SICA B1A".into(),
-            "AT+CGEREP=1" | "AT+CNEC=16" | "AT+CEREG=2" => String::new(),
-            _ => return Err(-8),
-        })
-    }
-
-    /// Execute every queued action, then deliver modem notifications.
-    fn pump(&mut self) {
-        loop {
-            while let Some(a) = self.e.poll_action() {
-                let now = self.now;
-                match a {
-                    Action::Event(ev) => self.events.push(ev),
-                    Action::At(cmd) => {
-                        let r = self.at_answer(&cmd);
-                        self.e.handle_result(now, r);
-                    }
-                    Action::SecWrite { .. } => {
-                        let r = if self.cfun == 1 { Err(-13) } else { Ok(String::new()) };
-                        self.e.handle_result(now, r);
-                    }
-                    Action::SecDelete { .. } => self.e.handle_result(now, Ok(String::new())),
-                    Action::Open { conn, .. } => {
-                        self.opened.push(conn);
-                        self.e.handle_result(now, Ok(String::new()));
-                    }
-                    Action::Send { conn, data } => self.sent.push((conn, data)),
-                    Action::Close { conn } => self.closed.push(conn),
-                    Action::Store { .. } => {}
-                    Action::SetModemIdentity(idn) => {
-                        self.env.device.serial = idn.imei;
-                        self.env.device.manufacturer = idn.manufacturer;
-                        self.env.device.model = idn.model;
-                        self.env.device.firmware_version = idn.firmware_version;
-                    }
-                    Action::Reboot | Action::FactoryReset => self.reboots += 1,
-                }
-            }
-            if self.notifs.is_empty() {
-                break;
-            }
-            for n in core::mem::take(&mut self.notifs) {
-                self.e.handle_at_notif(self.now, &n);
-            }
-        }
-    }
-
-    /// Let simulated time pass by `ms`, firing every deadline on the way.
-    /// Panics if the engine keeps asking for a deadline that has already
-    /// been handled (a driver would spin on it).
-    fn advance(&mut self, ms: u64) {
-        let end = self.now.add_millis(ms);
-        let mut spins = 0;
-        while let Some(t) = self.e.poll_timeout().filter(|&t| t <= end) {
-            spins = if t <= self.now { spins + 1 } else { 0 };
-            assert!(spins < 100, "the engine spins: poll_timeout stays at {t:?}, now {:?}", self.now);
-            self.now = self.now.max(t);
-            self.e.handle_timeout(self.now, &mut self.env);
-            self.pump();
-        }
-        self.now = end;
-    }
-
-    /// The server sends `data` on `conn`.
-    fn deliver(&mut self, conn: ConnId, data: &[u8]) {
-        self.e.handle_datagram(self.now, conn, data, &mut self.env);
-        self.pump();
-    }
-
-    /// Take the datagrams sent on `conn` so far.
-    fn take_sent(&mut self, conn: ConnId) -> Vec<Vec<u8>> {
-        let (mine, rest): (Vec<_>, Vec<_>) = core::mem::take(&mut self.sent).into_iter().partition(|(c, _)| *c == conn);
-        self.sent = rest;
-        mine.into_iter().map(|(_, d)| d).collect()
-    }
-
-    /// Exactly one datagram was sent on `conn`: take it.
-    fn one_sent(&mut self, conn: ConnId) -> Vec<u8> {
-        let mut all = self.take_sent(conn);
-        assert_eq!(all.len(), 1, "expected one datagram on {conn}, got {}: {all:02x?}", all.len());
-        all.pop().unwrap()
-    }
-
-    fn assert_silent(&mut self, conn: ConnId, why: &str) {
-        let sent = self.take_sent(conn);
-        assert!(sent.is_empty(), "{why}: sent {sent:02x?}");
-    }
-
     /// A CON request of the server, with a fresh Message ID and token.
     fn req(&mut self, code: Code, path: &str) -> Req {
         self.next_mid = self.next_mid.wrapping_add(1);
@@ -253,13 +64,6 @@ impl Sim {
             .position(|(c, d)| *c == DM && Message::parse(d).is_ok_and(|m| m.mtype == MsgType::Ack && m.mid == r.mid))
             .unwrap_or_else(|| panic!("no answer to {:02x?}; events {:?}", r.encode(), self.events));
         self.sent.remove(pos).1
-    }
-
-    /// The application sets the battery level and tells the engine.
-    fn set_battery(&mut self, level: u8) {
-        self.env.device.set_battery_level(level).unwrap();
-        self.e.handle_device_changed(self.now, &mut self.env);
-        self.pump();
     }
 }
 
@@ -447,7 +251,7 @@ fn serve_bootstrap(s: &mut Sim, lifetime: i64) {
 
 /// Boot, bootstrap, and leave the Register on the DM connection unanswered.
 fn to_register(lifetime: i64) -> (Sim, Vec<u8>) {
-    let mut s = Sim::new();
+    let mut s = Sim::new(BTreeMap::new());
     s.e.start(s.now);
     s.pump();
     s.e.begin_run(s.now);
@@ -851,7 +655,7 @@ fn an_unanswered_register_is_retransmitted_at_2_and_6_s_then_deferred() {
     s.assert_silent(DM, "gave up");
     // After the deferral: a new connection and a new Register.
     s.advance(30_000);
-    assert_eq!(s.opened.iter().filter(|&&c| c == DM).count(), 2);
+    assert_eq!(s.opened.iter().filter(|o| o.0 == DM).count(), 2);
     let again = s.one_sent(DM);
     assert_ne!(mid_of(&again), mid_of(&reg), "a new message, not a retransmission");
     assert_eq!(uri_path(&Message::parse(&again).unwrap()), ["rd"]);
@@ -1047,7 +851,7 @@ fn a_disabled_server_is_deregistered_and_registers_again_after_the_disable_timeo
     assert_eq!(s.opened.len(), opened, "disabled for 5 s");
     s.assert_silent(DM, "disabled");
     s.advance(1);
-    assert_eq!(s.opened.last(), Some(&DM));
+    assert_eq!(s.opened.last().map(|o| o.0), Some(DM));
     let reg = s.one_sent(DM);
     let m = Message::parse(&reg).unwrap();
     assert_eq!((m.code, uri_path(&m)), (Code::POST, vec!["rd".to_string()]), "a new Register, not an Update");
@@ -1289,7 +1093,7 @@ fn bootstrap_request_trigger_deregisters_then_bootstraps_again() {
     s.assert_silent(BOOTSTRAP_CONN, "no bootstrap before the De-register is answered");
     s.deliver(DM, &server_ack(&sent[1], Code::DELETED, &[]));
     assert_eq!(s.closed.last(), Some(&DM));
-    assert_eq!(s.opened.last(), Some(&BOOTSTRAP_CONN));
+    assert_eq!(s.opened.last().map(|o| o.0), Some(BOOTSTRAP_CONN));
     // A complete new bootstrap, then a Register (not an Update: the old location is gone).
     serve_bootstrap(&mut s, 3600);
     assert_eq!(s.events.iter().filter(|e| **e == Event::Bootstrapped).count(), 2);

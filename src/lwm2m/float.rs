@@ -8,13 +8,21 @@
 //! operations (the nRF9160's FPU is single precision, f64 math is soft-float).
 //!
 //! - [`write_f64`] writes the shortest decimal that reads back to the same
-//!   `f64` (free-format digit generation, Steele & White / Burger & Dybvig),
-//!   so at most 17 significant digits.
+//!   `f64` (the free-format output of Steele & White / Burger & Dybvig: of
+//!   the shortest such decimals the one nearest the value), so at most 17
+//!   significant digits.
 //! - [`parse_f64`] reads a decimal correctly rounded (round half to even).
 //!   Refused: empty input, a leading `+`, `inf`/`nan`, hex floats, white
 //!   space, more than [`MAX_SIG_DIGITS`] significant digits, and values whose
 //!   magnitude rounds past `f64::MAX` (no infinity from text). Values below
 //!   the smallest subnormal round to zero as IEEE 754 says.
+//!
+//! Both rest on one primitive, a correctly rounded `digits · 10^e10` → f64
+//! ([`to_f64_bits`]): the writer tries, for 1, 2, … 17 digits, the two
+//! decimals next to the value, nearer one first, and keeps the first that
+//! reads back to it. That is slower than digit generation (a few
+//! milliseconds at worst on the device, for a rare Discover) but the code is
+//! a third of the size. No indexing: nothing here can panic.
 
 use alloc::vec::Vec;
 use core::cmp::Ordering;
@@ -24,271 +32,224 @@ use core::cmp::Ordering;
 pub const MAX_SIG_DIGITS: u32 = 40;
 
 /// 32-bit limbs of the big integer: 1280 bits holds 10^(323+40) · 2^56, the
-/// largest intermediate of `parse_f64`; `write_f64` needs ≤ 1090 bits.
+/// largest intermediate of `parse_f64`; `write_f64` needs ≤ 1190 bits.
 const LIMBS: usize = 40;
 
-/// Unsigned big integer, little-endian limbs; limbs at and above `n` are 0.
+/// Unsigned big integer, little-endian limbs, always all `LIMBS` of them
+/// (simpler code than tracking the used length; values stay small).
 #[derive(Clone, Copy)]
-struct Big {
-    n: usize,
-    d: [u32; LIMBS],
-}
+struct Big([u32; LIMBS]);
 
 impl Big {
-    const fn zero() -> Big {
-        Big { n: 0, d: [0; LIMBS] }
-    }
-
     fn from_u64(v: u64) -> Big {
-        let mut b = Big::zero();
-        b.d[0] = v as u32;
-        b.d[1] = (v >> 32) as u32;
-        b.n = if v >> 32 != 0 { 2 } else if v != 0 { 1 } else { 0 };
+        let mut b = Big([0; LIMBS]);
+        b.0[0] = v as u32;
+        b.0[1] = (v >> 32) as u32;
         b
     }
 
     fn is_zero(&self) -> bool {
-        self.n == 0
+        self.0.iter().all(|&l| l == 0)
     }
 
     /// Number of significant bits.
-    fn bits(&self) -> u32 {
-        if self.n == 0 {
-            0
-        } else {
-            32 * (self.n as u32 - 1) + (32 - self.d[self.n - 1].leading_zeros())
+    fn bits(&self) -> i32 {
+        let mut bits = 0;
+        for (i, &limb) in self.0.iter().enumerate() {
+            if limb != 0 {
+                bits = 32 * i as i32 + 32 - limb.leading_zeros() as i32;
+            }
         }
-    }
-
-    fn trim(&mut self) {
-        while self.n > 0 && self.d[self.n - 1] == 0 {
-            self.n -= 1;
-        }
+        bits
     }
 
     /// `self = self * m + add`; false (value unspecified) on overflow.
-    fn mul_add_small(&mut self, m: u32, add: u32) -> bool {
+    fn mul_add(&mut self, m: u32, add: u32) -> bool {
         let mut carry = add as u64;
-        for limb in &mut self.d[..self.n] {
+        for limb in self.0.iter_mut() {
             let p = *limb as u64 * m as u64 + carry;
             *limb = p as u32;
             carry = p >> 32;
         }
-        if carry != 0 {
-            if self.n == LIMBS {
-                return false;
-            }
-            self.d[self.n] = carry as u32;
-            self.n += 1;
-        }
-        self.trim();
-        true
+        carry == 0
     }
 
     /// `self *= 10^k`; false on overflow.
     fn mul_pow10(&mut self, mut k: u32) -> bool {
-        while k >= 9 {
-            if !self.mul_add_small(1_000_000_000, 0) {
-                return false;
-            }
-            k -= 9;
+        let mut ok = true;
+        while k > 0 {
+            let step = k.min(9);
+            ok &= self.mul_add(10u32.pow(step), 0);
+            k -= step;
         }
-        let mut m = 1u32;
-        for _ in 0..k {
-            m *= 10;
-        }
-        self.mul_add_small(m, 0)
+        ok
     }
 
     /// `self <<= bits`; false on overflow.
-    fn shl(&mut self, bits: u32) -> bool {
-        if self.n == 0 {
-            return true;
-        }
-        if bits > (LIMBS as u32) * 32 {
+    fn shl(&mut self, bits: i32) -> bool {
+        if self.bits() + bits > 32 * LIMBS as i32 {
             return false;
         }
         let limbs = (bits / 32) as usize;
-        let b = bits % 32;
-        let top_spill = b != 0 && (self.d[self.n - 1] >> (32 - b)) != 0;
-        let new_n = self.n + limbs + top_spill as usize;
-        if new_n > LIMBS {
-            return false;
+        let b = (bits % 32) as u32;
+        let from = |i: Option<usize>| i.and_then(|i| self.0.get(i)).copied().unwrap_or(0);
+        let mut out = [0u32; LIMBS];
+        for (i, o) in out.iter_mut().enumerate() {
+            let hi = from(i.checked_sub(limbs));
+            let lo = from(i.checked_sub(limbs + 1));
+            *o = (hi << b) | lo.checked_shr(32 - b).unwrap_or(0);
         }
-        if top_spill {
-            self.d[self.n + limbs] = self.d[self.n - 1] >> (32 - b);
-        }
-        for i in (0..self.n).rev() {
-            let lower = if b != 0 && i > 0 { self.d[i - 1] >> (32 - b) } else { 0 };
-            self.d[i + limbs] = (self.d[i] << b) | lower;
-        }
-        for limb in &mut self.d[..limbs] {
-            *limb = 0;
-        }
-        self.n = new_n;
-        true
-    }
-
-    fn shr1(&mut self) {
-        for i in 0..self.n {
-            let hi = if i + 1 < self.n { self.d[i + 1] << 31 } else { 0 };
-            self.d[i] = (self.d[i] >> 1) | hi;
-        }
-        self.trim();
-    }
-
-    /// `self += o`; false on overflow.
-    fn add(&mut self, o: &Big) -> bool {
-        let n = self.n.max(o.n);
-        let mut carry = 0u64;
-        for i in 0..n {
-            let s = self.d[i] as u64 + o.d[i] as u64 + carry;
-            self.d[i] = s as u32;
-            carry = s >> 32;
-        }
-        self.n = n;
-        if carry != 0 {
-            if n == LIMBS {
-                return false;
-            }
-            self.d[n] = 1;
-            self.n = n + 1;
-        }
+        self.0 = out;
         true
     }
 
     /// `self -= o`; only called with `self >= o`.
     fn sub(&mut self, o: &Big) {
-        let mut borrow = 0u64;
-        for i in 0..self.n {
-            let (s1, b1) = self.d[i].overflowing_sub(o.d[i]);
-            let (s2, b2) = s1.overflowing_sub(borrow as u32);
-            self.d[i] = s2;
-            borrow = (b1 | b2) as u64;
-        }
-        self.trim();
+        sub_limbs(&mut self.0, &o.0);
     }
 
     fn cmp(&self, o: &Big) -> Ordering {
-        if self.n != o.n {
-            return self.n.cmp(&o.n);
+        cmp_limbs(&self.0, &o.0)
+    }
+
+    /// `self · 2^shift` (a negative `shift` is applied to `den` instead).
+    fn scale2(&mut self, den: &mut Big, shift: i32) -> bool {
+        if shift >= 0 { self.shl(shift) } else { den.shl(-shift) }
+    }
+
+    /// `self · 10^e10` (a negative `e10` is applied to `den` instead).
+    fn scale10(&mut self, den: &mut Big, e10: i32) -> bool {
+        if e10 >= 0 { self.mul_pow10(e10 as u32) } else { den.mul_pow10(e10.unsigned_abs()) }
+    }
+
+    /// `floor(self / den)` for a quotient below `2^(q_bits + 1)`, by shift
+    /// and subtract; `self` keeps the remainder. `None` on overflow.
+    fn div_rem(&mut self, den: &Big, q_bits: i32) -> Option<u64> {
+        let mut d = *den;
+        if !d.shl(q_bits) {
+            return None;
         }
-        for i in (0..self.n).rev() {
-            if self.d[i] != o.d[i] {
-                return self.d[i].cmp(&o.d[i]);
+        // Only the low limbs that can hold 2·d take part (speed only: the
+        // remainder stays below 2·d, higher limbs are 0 in both).
+        let used = (d.bits() / 32 + 1) as usize;
+        let (Some(r), Some(d)) = (self.0.get_mut(..used), d.0.get_mut(..used)) else {
+            return None;
+        };
+        let mut q = 0u64;
+        for _ in 0..=q_bits {
+            q <<= 1;
+            if cmp_limbs(r, d) != Ordering::Less {
+                sub_limbs(r, d);
+                q |= 1;
+            }
+            // d >>= 1
+            let mut carry = 0;
+            for limb in d.iter_mut().rev() {
+                let next = *limb << 31;
+                *limb = (*limb >> 1) | carry;
+                carry = next;
             }
         }
-        Ordering::Equal
+        Some(q)
     }
 }
 
-/// Shortest significant digits of the finite positive f64 with the given
-/// biased exponent and mantissa fields: fills `digits` (values 0..=9) and
-/// returns `(count, k)` with value = 0.d1d2…dn · 10^k.
-fn shortest_digits(biased: i32, mant: u64, digits: &mut [u8; 17]) -> (usize, i32) {
-    const HIDDEN: u64 = 1 << 52;
-    let (f, e) = if biased == 0 { (mant, -1074) } else { (mant | HIDDEN, biased - 1075) };
-    // v = r/s; the rounding interval is (v - mm/s, v + mp/s), closed when f
-    // is even (a round-half-even reader maps the boundaries back to v).
-    // mm = mp, or mm = mp/2 just above a power of two (`mm_half`).
-    let mut r = Big::from_u64(f);
-    let mut s = Big::from_u64(1);
-    let mut mp = Big::from_u64(1);
-    let mm_half = f == HIDDEN && biased > 1;
+/// `a -= b` on equally long little-endian limbs, `a >= b`.
+fn sub_limbs(a: &mut [u32], b: &[u32]) {
+    let mut borrow = false;
+    for (a, &b) in a.iter_mut().zip(b.iter()) {
+        let (s1, b1) = a.overflowing_sub(b);
+        let (s2, b2) = s1.overflowing_sub(borrow as u32);
+        *a = s2;
+        borrow = b1 | b2;
+    }
+}
+
+/// Compares equally long little-endian limbs.
+fn cmp_limbs(a: &[u32], b: &[u32]) -> Ordering {
+    for (a, b) in a.iter().zip(b.iter()).rev() {
+        if a != b {
+            return a.cmp(b);
+        }
+    }
+    Ordering::Equal
+}
+
+/// The decimal `c · 10^e10` next to the finite positive f64 `bits` that
+/// reads back as it, the nearer of the two if both do (the one above on a
+/// tie, as Burger & Dybvig); `None` if neither does. "Reads back" is the
+/// rounding interval test on the exact remainder: closer than half an ulp
+/// (a quarter below a power of two), or exactly that with an even mantissa
+/// (round half to even keeps it).
+fn candidate_at(bits: u64, e10: i32) -> Option<u64> {
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    let mant = bits & ((1u64 << 52) - 1);
+    let (f, e) = if biased == 0 { (mant, -1074) } else { (mant | (1 << 52), biased - 1075) };
+    let low_quarter = mant == 0 && biased > 1;
+    // num/den = v / 10^e10 and ulp/den = 2^e / 10^e10
+    let mut num = Big::from_u64(f);
+    let mut ulp = Big::from_u64(1);
+    let mut den = Big::from_u64(1);
+    let mut scratch = den;
+    let ok = num.scale2(&mut den, e)
+        && ulp.scale2(&mut scratch, e)
+        && num.scale10(&mut den, -e10)
+        && ulp.scale10(&mut scratch, -e10);
+    // q < 10^18 < 2^61: at most 18 digits (see `shortest`)
+    let q = num.div_rem(&den, 60).filter(|_| ok)?;
+    let mut below = num; // v - q · 10^e10, scaled
+    let mut above = den;
+    above.sub(&num); // (q + 1) · 10^e10 - v, scaled
+    let up_nearer = below.cmp(&above) != Ordering::Less;
     let even = f & 1 == 0;
-    let mut ok = true;
-    if e >= 0 {
-        ok &= mp.shl(e as u32 + mm_half as u32);
-        ok &= r.shl(e as u32 + 1 + mm_half as u32);
-        ok &= s.shl(1 + mm_half as u32);
-    } else {
-        if mm_half {
-            mp = Big::from_u64(2);
-        }
-        ok &= r.shl(1 + mm_half as u32);
-        ok &= s.shl((-e) as u32 + 1 + mm_half as u32);
-    }
-    let mut tmp;
-    // high boundary reached: r + mp > s (>= when even)
-    let reaches_high = |r: &Big, mp: &Big, s: &Big, tmp: &mut Big, ok: &mut bool| -> bool {
-        *tmp = *r;
-        *ok &= tmp.add(mp);
-        match tmp.cmp(s) {
-            Ordering::Greater => true,
-            Ordering::Equal => even,
-            Ordering::Less => false,
-        }
-    };
-    // Scale so that (r + mp)/s is just below 1 (k = its decimal exponent).
-    let mut k = 0i32;
-    tmp = Big::zero();
-    while reaches_high(&r, &mp, &s, &mut tmp, &mut ok) {
-        ok &= s.mul_add_small(10, 0);
-        k += 1;
-    }
-    loop {
-        tmp = r;
-        ok &= tmp.add(&mp);
-        ok &= tmp.mul_add_small(10, 0);
-        let still_below = match tmp.cmp(&s) {
-            Ordering::Less => true,
-            Ordering::Equal => !even,
-            Ordering::Greater => false,
-        };
-        if !still_below {
-            break;
-        }
-        ok &= r.mul_add_small(10, 0);
-        ok &= mp.mul_add_small(10, 0);
-        k -= 1;
-    }
-    let mut n = 0;
-    loop {
-        ok &= r.mul_add_small(10, 0);
-        ok &= mp.mul_add_small(10, 0);
-        let mut d = 0u8;
-        while r.cmp(&s) != Ordering::Less {
-            r.sub(&s);
-            d += 1;
-        }
-        // low boundary reached: r < mm (<= when even)
-        let low = {
-            let ord = if mm_half {
-                tmp = r;
-                ok &= tmp.shl(1);
-                tmp.cmp(&mp)
-            } else {
-                r.cmp(&mp)
-            };
-            match ord {
+    let inside = |dist: &mut Big, shift: i32| {
+        dist.shl(shift)
+            && match dist.cmp(&ulp) {
                 Ordering::Less => true,
                 Ordering::Equal => even,
                 Ordering::Greater => false,
             }
-        };
-        let high = reaches_high(&r, &mp, &s, &mut tmp, &mut ok);
-        let last = n + 1 == digits.len();
-        let digit = match (low, high) {
-            (false, false) if !last => {
-                digits[n] = d;
-                n += 1;
-                continue;
-            }
-            (true, false) => d,
-            (false, true) => d + 1,
-            _ => {
-                // both candidates round-trip (or out of room): the closer one
-                tmp = r;
-                ok &= tmp.shl(1);
-                if tmp.cmp(&s) == Ordering::Less { d } else { d + 1 }
-            }
-        };
-        digits[n] = digit;
-        n += 1;
-        break;
+    };
+    let low_ok = inside(&mut below, 1 + low_quarter as i32);
+    let high_ok = inside(&mut above, 1);
+    match (low_ok, high_ok) {
+        (true, true) => Some(q + up_nearer as u64),
+        (true, false) => Some(q),
+        (false, true) => Some(q + 1),
+        (false, false) => None,
     }
-    debug_assert!(ok); // the big integer is sized for f64::MAX and 5e-324
-    (n, k)
+}
+
+/// The shortest decimal `c · 10^e10` that reads back as the finite
+/// positive f64 `bits` (see [`candidate_at`]); `c` may end in zeros.
+fn shortest(bits: u64) -> (u64, i32) {
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    // v < 2^l with l = 1 + the exponent of v's top bit
+    let l = if biased == 0 {
+        64 - (bits & ((1u64 << 52) - 1)).leading_zeros() as i32 - 1074
+    } else {
+        biased - 1022
+    };
+    // 10^top > v >= 10^(top - 2); floor(x · log10 2) = (x · 78913) >> 18
+    // for |x| <= 1100. With the last digit at 10^(top - 18) there are at
+    // least 17 digits, which always read back; with it at 10^(top + 1)
+    // none. A decimal that reads back with its last digit at 10^e10 means
+    // one does at every lower e10 too, so binary search for the highest.
+    let top = ((l * 78913) >> 18) + 1;
+    let mut lo = top - 18;
+    let mut best = candidate_at(bits, lo).unwrap_or(0);
+    let mut hi = top + 1;
+    while hi - lo > 1 {
+        let mid = (lo + hi) >> 1;
+        match candidate_at(bits, mid) {
+            Some(c) => {
+                lo = mid;
+                best = c;
+            }
+            None => hi = mid,
+        }
+    }
+    (best, lo)
 }
 
 /// Appends the shortest decimal form of `v` that reads back as `v`:
@@ -298,56 +259,63 @@ fn shortest_digits(biased: i32, mant: u64, digits: &mut [u8; 17]) -> (usize, i32
 /// `Infinity`, `-Infinity`, the spellings Java's `Double.parseDouble` reads.
 pub fn write_f64(v: f64, out: &mut Vec<u8>) {
     let bits = v.to_bits();
-    let neg = bits >> 63 != 0;
-    let biased = ((bits >> 52) & 0x7ff) as i32;
-    let mant = bits & ((1u64 << 52) - 1);
-    if biased == 0x7ff && mant != 0 {
+    let abs = bits & !(1 << 63);
+    if abs > 0x7ff0_0000_0000_0000 {
         out.extend_from_slice(b"NaN");
         return;
     }
-    if neg {
+    if bits != abs {
         out.push(b'-');
     }
-    if biased == 0x7ff {
+    if abs == 0x7ff0_0000_0000_0000 {
         out.extend_from_slice(b"Infinity");
         return;
     }
-    if biased == 0 && mant == 0 {
+    if abs == 0 {
         out.push(b'0');
         return;
     }
-    let mut digits = [0u8; 17];
-    let (n, k) = shortest_digits(biased, mant, &mut digits);
-    let digits = &digits[..n];
-    let ascii = |d: &u8| b'0' + *d;
+    let (c, e10) = shortest(abs);
+    let mut buf = [0u8; 20];
+    let len = super::text::fmt_u64(c, &mut buf);
+    // value = 0.d1d2…dn · 10^k; digits without trailing zeros
+    let mut digits = buf.get(..len).unwrap_or_default();
+    let mut k = e10 + len as i32;
+    while let [rest @ .., b'0'] = digits {
+        digits = rest;
+    }
+    let n = digits.len();
     if k > 0 && k <= 21 {
         let int_len = k as usize;
-        if n <= int_len {
-            out.extend(digits.iter().map(ascii));
-            out.extend(core::iter::repeat_n(b'0', int_len - n));
-        } else {
-            out.extend(digits[..int_len].iter().map(ascii));
-            out.push(b'.');
-            out.extend(digits[int_len..].iter().map(ascii));
+        match digits.split_at_checked(int_len) {
+            Some((int, frac)) if !frac.is_empty() => {
+                out.extend_from_slice(int);
+                out.push(b'.');
+                out.extend_from_slice(frac);
+            }
+            _ => {
+                out.extend_from_slice(digits);
+                out.extend(core::iter::repeat_n(b'0', int_len.saturating_sub(n)));
+            }
         }
     } else if k <= 0 && k > -6 {
         out.extend_from_slice(b"0.");
         out.extend(core::iter::repeat_n(b'0', (-k) as usize));
-        out.extend(digits.iter().map(ascii));
+        out.extend_from_slice(digits);
     } else {
-        out.push(ascii(&digits[0]));
-        if n > 1 {
-            out.push(b'.');
-            out.extend(digits[1..].iter().map(ascii));
+        if let Some((first, rest)) = digits.split_first() {
+            out.push(*first);
+            if !rest.is_empty() {
+                out.push(b'.');
+                out.extend_from_slice(rest);
+            }
         }
         out.push(b'e');
-        let exp = k - 1;
-        if exp < 0 {
+        k -= 1;
+        if k < 0 {
             out.push(b'-');
         }
-        let mut buf = [0u8; 20];
-        let len = super::text::fmt_u64(exp.unsigned_abs() as u64, &mut buf);
-        out.extend_from_slice(&buf[..len]);
+        super::text::write_u64(k.unsigned_abs() as u64, out);
     }
 }
 
@@ -360,15 +328,16 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
         Some((b'-', rest)) => (true, rest),
         _ => (false, s),
     };
-    let mut i = 0;
-    let mut big = Big::zero();
-    let mut sig_digits = 0u64; // digits folded into `big`
-    let mut pending_zeros = 0u64; // zeros after the last non-zero digit
-    let mut frac_digits = 0i64;
+    let mut rest = s;
+    let mut big = Big::from_u64(0);
+    // Counts in i32, saturating: no input comes near 2^31 bytes (and 64-bit
+    // arithmetic is slower and larger on the Cortex-M33).
+    let mut sig_digits = 0i32; // digits folded into `big`
+    let mut pending_zeros = 0i32; // zeros after the last non-zero digit
+    let mut frac_digits = 0i32;
     let mut any_digit = false;
     let mut in_fraction = false;
-    while i < s.len() {
-        let c = s[i];
+    while let Some((&c, after)) = rest.split_first() {
         if c == b'.' && !in_fraction {
             in_fraction = true;
         } else if c.is_ascii_digit() {
@@ -377,62 +346,57 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
                 frac_digits = frac_digits.saturating_add(1);
             }
             if c != b'0' {
-                sig_digits = sig_digits.saturating_add(pending_zeros + 1);
-                if sig_digits > MAX_SIG_DIGITS as u64
+                sig_digits = sig_digits.saturating_add(pending_zeros).saturating_add(1);
+                if sig_digits > MAX_SIG_DIGITS as i32
                     || !big.mul_pow10(pending_zeros as u32)
-                    || !big.mul_add_small(10, (c - b'0') as u32)
+                    || !big.mul_add(10, (c - b'0') as u32)
                 {
                     return None;
                 }
                 pending_zeros = 0;
-            } else if !big.is_zero() {
+            } else if sig_digits > 0 {
+                // (`big` is zero until the first non-zero digit)
                 pending_zeros = pending_zeros.saturating_add(1);
             }
         } else {
             break;
         }
-        i += 1;
+        rest = after;
     }
     if !any_digit {
         return None;
     }
-    let mut exp10 = 0i64;
-    if i < s.len() {
-        if s[i] != b'e' && s[i] != b'E' {
+    let mut exp10 = 0i32;
+    if let Some((&e, after)) = rest.split_first() {
+        if e != b'e' && e != b'E' {
             return None;
         }
-        i += 1;
-        let exp_neg = match s.get(i) {
-            Some(b'-') => {
-                i += 1;
-                true
-            }
-            Some(b'+') => {
-                i += 1;
-                false
-            }
-            _ => false,
+        let (exp_neg, digits) = match after.split_first() {
+            Some((b'-', d)) => (true, d),
+            Some((b'+', d)) => (false, d),
+            _ => (false, after),
         };
-        let start = i;
-        while i < s.len() && s[i].is_ascii_digit() {
-            exp10 = (exp10 * 10 + (s[i] - b'0') as i64).min(1_000_000);
-            i += 1;
-        }
-        if i == start || i != s.len() {
+        if digits.is_empty() {
             return None;
+        }
+        for &c in digits {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            exp10 = (exp10 * 10 + (c - b'0') as i32).min(1_000_000);
         }
         if exp_neg {
             exp10 = -exp10;
         }
     }
     let signed_zero = if neg { -0.0 } else { 0.0 };
-    if big.is_zero() {
+    if sig_digits == 0 {
         return Some(signed_zero);
     }
     // value = big · 10^e10, big has `sig_digits` digits, so
     // 10^(sig_digits + e10 - 1) <= value < 10^(sig_digits + e10)
-    let e10 = exp10.saturating_add(pending_zeros.min(1 << 40) as i64).saturating_sub(frac_digits);
-    let magnitude = sig_digits as i64 + e10;
+    let e10 = exp10.saturating_add(pending_zeros).saturating_sub(frac_digits);
+    let magnitude = sig_digits.saturating_add(e10);
     if magnitude > 310 {
         return None;
     }
@@ -440,39 +404,26 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
         // below 10^-324, less than half the smallest subnormal
         return Some(signed_zero);
     }
-    let bits = to_f64_bits(big, e10 as i32)?;
+    let bits = to_f64_bits(big, e10)?;
     Some(f64::from_bits(bits | ((neg as u64) << 63)))
 }
 
 /// Correctly rounded `big · 10^e10` as f64 bits (sign clear); `None` when it
-/// overflows. The caller bounds the magnitude to 10^-324 .. 10^310.
+/// overflows. The callers bound the magnitude to 10^-341 .. 10^310.
 fn to_f64_bits(big: Big, e10: i32) -> Option<u64> {
     let mut num = big;
     let mut den = Big::from_u64(1);
-    let ok = if e10 >= 0 { num.mul_pow10(e10 as u32) } else { den.mul_pow10((-e10) as u32) };
-    if !ok {
+    if !num.scale10(&mut den, e10) {
         return None;
     }
     // q = floor(num · 2^shift / den) gets 54 or 55 bits; value ≈ q · 2^-shift.
     // shift <= 1075 keeps the binary exponent of the 53-bit mantissa >= -1074
     // (subnormals get fewer bits).
-    let mut shift = 54 - (num.bits() as i32 - den.bits() as i32);
-    if shift > 1075 {
-        shift = 1075;
-    }
-    let ok = if shift >= 0 { num.shl(shift as u32) } else { den.shl((-shift) as u32) };
-    if !ok || !den.shl(55) {
+    let mut shift = (54 - (num.bits() - den.bits())).min(1075);
+    if !num.scale2(&mut den, shift) {
         return None;
     }
-    let mut q = 0u64;
-    for _ in 0..=55 {
-        q <<= 1;
-        if num.cmp(&den) != Ordering::Less {
-            num.sub(&den);
-            q |= 1;
-        }
-        den.shr1();
-    }
+    let mut q = num.div_rem(&den, 55)?;
     let mut sticky = !num.is_zero();
     if q >= 1 << 54 {
         sticky |= q & 1 != 0;
@@ -542,6 +493,41 @@ mod tests {
         assert_eq!(fmt(f64::NAN), "NaN");
         assert_eq!(fmt(f64::INFINITY), "Infinity");
         assert_eq!(fmt(f64::NEG_INFINITY), "-Infinity");
+    }
+
+    /// Just above a power of two the rounding interval is lopsided (a
+    /// quarter ulp below, half above): every power of two, and its
+    /// neighbours, against std's shortest digits.
+    #[test]
+    fn powers_of_two_match_std() {
+        for biased in 0..0x7ffu64 {
+            for mant in [0, 1, (1 << 52) - 1] {
+                let v = f64::from_bits((biased << 52) | mant);
+                if v == 0.0 {
+                    continue;
+                }
+                let text = fmt(v);
+                assert_eq!(parse(&text).map(f64::to_bits), Some(v.to_bits()), "{text}");
+                assert_eq!(text.parse::<f64>().unwrap().to_bits(), v.to_bits(), "{text}");
+                let std_sci = format!("{v:e}");
+                let digits = |s: &str| -> String {
+                    let m = s.split('e').next().unwrap();
+                    let m: String = m.chars().filter(|c| c.is_ascii_digit()).collect();
+                    m.trim_start_matches('0').trim_end_matches('0').into()
+                };
+                assert_eq!(digits(&text), digits(&std_sci), "{text} vs {std_sci}");
+            }
+        }
+    }
+
+    /// `shortest` relies on `(x · 78913) >> 18` being `floor(x · log10 2)`
+    /// for every binary magnitude an f64 can have.
+    #[test]
+    fn log10_of_two_estimate_is_exact_over_the_f64_range() {
+        for x in -1100i32..=1100 {
+            let exact = (x as f64 * core::f64::consts::LOG10_2).floor() as i32;
+            assert_eq!((x * 78913) >> 18, exact, "{x}");
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod format;
 pub mod json;
 pub mod link;
 pub mod path;
+pub mod soft_f64;
 pub mod text;
 pub mod tlv;
 pub mod value;

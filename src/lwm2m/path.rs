@@ -18,7 +18,7 @@ pub const MAX_ID: u16 = 65534;
 
 /// An LwM2M path: the root, an Object, an Object Instance, a Resource or a
 /// Resource Instance.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, Eq)]
 pub enum Path {
     Root,
     Object(u16),
@@ -55,46 +55,58 @@ impl Path {
     /// or a single empty one, is `Root`. See the module doc for what is
     /// refused. Stops reading at the fifth segment.
     pub fn parse<'a, I: IntoIterator<Item = &'a [u8]>>(segments: I) -> Result<Path, PathError> {
+        // One non-generic body for every kind of segment iterator.
+        Self::parse_segments(&mut segments.into_iter())
+    }
+
+    fn parse_segments(segments: &mut dyn Iterator<Item = &[u8]>) -> Result<Path, PathError> {
         let mut ids = [0u16; 4];
         let mut n = 0;
-        let mut iter = segments.into_iter();
-        let first = match iter.next() {
-            None => return Ok(Path::Root),
-            Some(s) => s,
-        };
-        let second = iter.next();
-        if first.is_empty() && second.is_none() {
-            return Ok(Path::Root);
-        }
-        for segment in core::iter::once(first).chain(second).chain(iter) {
-            if n == ids.len() {
+        let mut lone_empty = false;
+        for segment in segments {
+            // A first segment that is empty is the root if nothing follows.
+            if n == 0 && segment.is_empty() && !lone_empty {
+                lone_empty = true;
+                continue;
+            }
+            if lone_empty {
                 return Err(PathError);
             }
-            ids[n] = parse_id(segment)?;
+            let slot = ids.get_mut(n).ok_or(PathError)?;
+            *slot = parse_id(segment)?;
             n += 1;
         }
+        let [a, b, c, d] = ids;
         Ok(match n {
-            1 => Path::Object(ids[0]),
-            2 => Path::Instance(ids[0], ids[1]),
-            3 => Path::Resource(ids[0], ids[1], ids[2]),
-            _ => Path::ResourceInstance(ids[0], ids[1], ids[2], ids[3]),
+            0 => Path::Root,
+            1 => Path::Object(a),
+            2 => Path::Instance(a, b),
+            3 => Path::Resource(a, b, c),
+            _ => Path::ResourceInstance(a, b, c, d),
         })
     }
 
-    /// The ids from the Object down, `depth()` of them.
-    fn ids(&self) -> ([u16; 4], usize) {
+    /// The ids packed 16 bits each from the top (the Object in bits 63-48),
+    /// zeros below the depth; and the depth. Equal for equal paths only.
+    fn packed(&self) -> (u64, usize) {
+        let id = |v: u16, level: u32| (v as u64) << (48 - 16 * level);
         match *self {
-            Path::Root => ([0; 4], 0),
-            Path::Object(o) => ([o, 0, 0, 0], 1),
-            Path::Instance(o, i) => ([o, i, 0, 0], 2),
-            Path::Resource(o, i, r) => ([o, i, r, 0], 3),
-            Path::ResourceInstance(o, i, r, ri) => ([o, i, r, ri], 4),
+            Path::Root => (0, 0),
+            Path::Object(o) => (id(o, 0), 1),
+            Path::Instance(o, i) => (id(o, 0) | id(i, 1), 2),
+            Path::Resource(o, i, r) => (id(o, 0) | id(i, 1) | id(r, 2), 3),
+            Path::ResourceInstance(o, i, r, ri) => (id(o, 0) | id(i, 1) | id(r, 2) | ri as u64, 4),
         }
     }
 
+    /// The id at `level` (0 the Object) of a packed path.
+    fn id_at(packed: u64, level: usize) -> u16 {
+        (packed >> (48 - 16 * level.min(3))) as u16
+    }
+
     fn id(&self, level: usize) -> Option<u16> {
-        let (ids, depth) = self.ids();
-        if level < depth { Some(ids[level]) } else { None }
+        let (k, depth) = self.packed();
+        (level < depth).then(|| Self::id_at(k, level))
     }
 
     pub fn object(&self) -> Option<u16> {
@@ -115,34 +127,43 @@ impl Path {
 
     /// Number of ids: `Root` 0 .. `ResourceInstance` 4.
     pub fn depth(&self) -> usize {
-        self.ids().1
+        self.packed().1
     }
 
     /// Whether `other` is this path or lies below it (`/3` contains `/3/0/1`).
     pub fn contains(&self, other: &Path) -> bool {
-        let (a, da) = self.ids();
-        let (b, db) = other.ids();
-        da <= db && a[..da] == b[..da]
+        let (a, da) = self.packed();
+        let (b, db) = other.packed();
+        // the top `da` ids agree (a shift by 64, depth 0, leaves nothing)
+        da <= db && (a ^ b).checked_shr(64 - 16 * da as u32).unwrap_or(0) == 0
     }
 
     /// Appends the path as text: `/` for `Root`, else `/3/0/1`.
     pub fn write(&self, out: &mut Vec<u8>) {
-        let (ids, depth) = self.ids();
+        let (k, depth) = self.packed();
         if depth == 0 {
             out.push(b'/');
         }
         let mut buf = [0u8; 20];
-        for &id in &ids[..depth] {
+        for level in 0..depth {
             out.push(b'/');
-            let len = super::text::fmt_u64(id as u64, &mut buf);
+            let len = super::text::fmt_u64(Self::id_at(k, level) as u64, &mut buf);
             out.extend_from_slice(&buf[..len]);
         }
+    }
+}
+
+/// Same variant, same ids (as the derived comparison, in less code).
+impl PartialEq for Path {
+    fn eq(&self, other: &Path) -> bool {
+        self.packed() == other.packed()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
 
     fn parse(segments: &[&str]) -> Result<Path, PathError> {
         Path::parse(segments.iter().map(|s| s.as_bytes()))
@@ -205,6 +226,35 @@ mod tests {
         assert!(Path::Root.contains(&Path::Object(5)));
         assert!(!Path::Instance(3, 1).contains(&Path::Resource(3, 0, 1)));
         assert!(!Path::Resource(3, 0, 1).contains(&Path::Instance(3, 0)));
+    }
+
+    /// `==` and `contains` on the packed form agree with the plain
+    /// definitions (same depth and ids; a prefix of the ids).
+    #[test]
+    fn equality_and_containment_match_the_definitions() {
+        let mut paths = vec![Path::Root];
+        for a in [0, 1, 3, 65534] {
+            paths.push(Path::Object(a));
+            for b in [0, 1, 65534] {
+                paths.push(Path::Instance(a, b));
+                for c in [0, 7] {
+                    paths.push(Path::Resource(a, b, c));
+                    for d in [0, 1, 65534] {
+                        paths.push(Path::ResourceInstance(a, b, c, d));
+                    }
+                }
+            }
+        }
+        let ids = |p: &Path| -> Vec<u16> {
+            [p.object(), p.instance(), p.resource(), p.resource_instance()].into_iter().flatten().collect()
+        };
+        for a in &paths {
+            for b in &paths {
+                let (ia, ib) = (ids(a), ids(b));
+                assert_eq!(a == b, ia == ib, "{a:?} == {b:?}");
+                assert_eq!(a.contains(b), ia.len() <= ib.len() && ib[..ia.len()] == ia[..], "{a:?} contains {b:?}");
+            }
+        }
     }
 
     #[test]

@@ -71,26 +71,17 @@ fn read_one(buf: &[u8]) -> Result<(Tlv<'_>, &[u8]), TlvError> {
     };
     let id_len = if type_byte & 0x20 != 0 { 2 } else { 1 };
     let len_len = ((type_byte >> 3) & 0x03) as usize;
-    if rest.len() < id_len + len_len {
-        return Err(TlvError::Truncated);
-    }
-    let mut id = 0u16;
-    for &b in &rest[..id_len] {
-        id = (id << 8) | b as u16;
-    }
-    rest = &rest[id_len..];
-    let mut len = (type_byte & 0x07) as usize;
-    if len_len > 0 {
-        len = 0;
-        for &b in &rest[..len_len] {
-            len = (len << 8) | b as usize;
-        }
-    }
-    rest = &rest[len_len..];
-    if len > rest.len() {
-        return Err(TlvError::BadLength);
-    }
-    let (value, rest) = rest.split_at(len);
+    // split_at_checked, not indexing: no panic path on network input.
+    let (id_bytes, after_id) = rest.split_at_checked(id_len).ok_or(TlvError::Truncated)?;
+    let (len_bytes, after_len) = after_id.split_at_checked(len_len).ok_or(TlvError::Truncated)?;
+    let id = id_bytes.iter().fold(0u16, |id, &b| (id << 8) | b as u16);
+    let len = if len_len > 0 {
+        len_bytes.iter().fold(0usize, |len, &b| (len << 8) | b as usize)
+    } else {
+        (type_byte & 0x07) as usize
+    };
+    rest = after_len;
+    let (value, rest) = rest.split_at_checked(len).ok_or(TlvError::BadLength)?;
     Ok((Tlv { kind, id, value }, rest))
 }
 
@@ -116,15 +107,12 @@ impl<'a> Iterator for TlvIter<'a> {
 
 /// Big-endian two's complement of 1, 2, 4 or 8 bytes.
 fn decode_int(v: &[u8]) -> Result<i64, TlvError> {
+    let (&first, rest) = v.split_first().ok_or(TlvError::BadValue)?;
     if !matches!(v.len(), 1 | 2 | 4 | 8) {
         return Err(TlvError::BadValue);
     }
     // sign-extend from the first byte
-    let mut x: i64 = (v[0] as i8) as i64;
-    for &b in &v[1..] {
-        x = (x << 8) | b as i64;
-    }
-    Ok(x)
+    Ok(rest.iter().fold((first as i8) as i64, |x, &b| (x << 8) | b as i64))
 }
 
 /// Reads a resource value of type `ty` from TLV value bytes.
@@ -144,7 +132,7 @@ pub fn decode_value(v: &[u8], ty: ResourceType) -> Result<Value<'_>, TlvError> {
             _ => Err(TlvError::BadValue),
         },
         ResourceType::Float => match *v {
-            [a, b, c, d] => Ok(Value::Float(f32::from_be_bytes([a, b, c, d]) as f64)),
+            [a, b, c, d] => Ok(Value::Float(f32_bits_to_f64(u32::from_be_bytes([a, b, c, d])))),
             [a, b, c, d, e, f, g, h] => Ok(Value::Float(f64::from_be_bytes([a, b, c, d, e, f, g, h]))),
             _ => Err(TlvError::BadValue),
         },
@@ -182,38 +170,65 @@ pub fn write_header(out: &mut Vec<u8>, kind: TlvType, id: u16, len: usize) {
     }
 }
 
-/// Whether `v` converts to f32 and back without change (NaN excluded, its
-/// payload would not survive), judged from the bits alone.
-fn exact_as_f32(v: f64) -> bool {
+/// The f32 bits of `v` if `v` converts to f32 and back without change
+/// (NaN excluded, its payload would not survive), judged and converted from
+/// the bits alone: the nRF9160's FPU has no f64, so `v as f32` would bring
+/// in the soft-float `__aeabi_d2f`.
+fn f32_bits_if_exact(v: f64) -> Option<u32> {
     let bits = v.to_bits();
+    let sign = ((bits >> 63) as u32) << 31;
     let biased = ((bits >> 52) & 0x7ff) as i32;
     let mant = bits & ((1u64 << 52) - 1);
-    if biased == 0x7ff {
-        return mant == 0; // infinities yes, NaN no
-    }
-    if biased == 0 {
-        return mant == 0; // ±0 yes; f64 subnormals are far below f32's range
+    if biased == 0x7ff || biased == 0 {
+        // infinities yes, NaN no; ±0 yes, f64 subnormals are far below f32's range
+        return (mant == 0).then_some(sign | if biased == 0 { 0 } else { 0x7f80_0000 });
     }
     let exp = biased - 1023;
     let significand = mant | (1u64 << 52);
     if !(-149..=127).contains(&exp) {
-        return false;
+        return None;
     }
     // lowest bit an f32 keeps: 2^-23 relative for normals, 2^-149 absolute
     // for subnormals, i.e. bit (52 - 23) or bit (52 - (exp + 149)) of the
     // 53-bit significand
     let kept_from = if exp >= -126 { 29 } else { (52 - (exp + 149)) as u32 };
-    significand.trailing_zeros() >= kept_from
+    if significand.trailing_zeros() < kept_from {
+        return None;
+    }
+    Some(if exp >= -126 {
+        sign | (((exp + 127) as u32) << 23) | (mant >> 29) as u32
+    } else {
+        sign | (significand >> kept_from) as u32
+    })
+}
+
+/// `f32::from_bits(bits) as f64`, exactly, from the bits alone (no
+/// soft-float `__aeabi_f2d`); a NaN keeps its payload, shifted as the
+/// soft-float routine does.
+fn f32_bits_to_f64(bits: u32) -> f64 {
+    let sign = ((bits >> 31) as u64) << 63;
+    let biased = (bits >> 23) & 0xff;
+    let mant = (bits & 0x7f_ffff) as u64;
+    let magnitude = match biased {
+        0xff => (0x7ffu64 << 52) | (mant << 29),
+        0 if mant == 0 => 0,
+        0 => {
+            // subnormal: value = mant · 2^-149, its top bit is bit `top`
+            let top = 63 - mant.leading_zeros() as u64;
+            ((top + 1023 - 149) << 52) | ((mant << (52 - top)) & ((1u64 << 52) - 1))
+        }
+        _ => ((biased as u64 + 1023 - 127) << 52) | (mant << 29),
+    };
+    f64::from_bits(sign | magnitude)
 }
 
 /// Appends a TLV of kind `kind` (normally `ResourceValue` or
 /// `ResourceInstance`) holding `value`: Integer and Time in the fewest of
 /// 1/2/4/8 bytes, Float in 4 bytes if exact as f32 else 8.
 pub fn write_value(out: &mut Vec<u8>, kind: TlvType, id: u16, value: &Value) {
-    let mut buf = [0u8; 8];
-    let bytes: &[u8] = match *value {
+    // Fixed-size values are right-aligned in `be`, the last `len` bytes.
+    let (be, len): ([u8; 8], usize) = match *value {
         Value::Int(v) | Value::Time(v) => {
-            let full = v.to_be_bytes();
             let len = if v as i8 as i64 == v {
                 1
             } else if v as i16 as i64 == v {
@@ -223,36 +238,22 @@ pub fn write_value(out: &mut Vec<u8>, kind: TlvType, id: u16, value: &Value) {
             } else {
                 8
             };
-            buf[..len].copy_from_slice(&full[8 - len..]);
-            &buf[..len]
+            (v.to_be_bytes(), len)
         }
-        Value::Bool(b) => {
-            buf[0] = b as u8;
-            &buf[..1]
-        }
-        Value::Str(s) => s.as_bytes(),
-        Value::Opaque(b) => b,
-        Value::ObjLnk(o, i) => {
-            buf[..2].copy_from_slice(&o.to_be_bytes());
-            buf[2..4].copy_from_slice(&i.to_be_bytes());
-            &buf[..4]
-        }
-        Value::Float(f) => {
-            if exact_as_f32(f) {
-                buf[..4].copy_from_slice(&(f as f32).to_be_bytes());
-                &buf[..4]
-            } else {
-                buf = f.to_be_bytes();
-                &buf[..8]
-            }
-        }
+        Value::Bool(b) => ((b as u64).to_be_bytes(), 1),
+        Value::Str(s) => return write_nested(out, kind, id, s.as_bytes()),
+        Value::Opaque(b) => return write_nested(out, kind, id, b),
+        Value::ObjLnk(o, i) => (((((o as u32) << 16) | i as u32) as u64).to_be_bytes(), 4),
+        Value::Float(f) => match f32_bits_if_exact(f) {
+            Some(single) => ((single as u64).to_be_bytes(), 4),
+            None => (f.to_be_bytes(), 8),
+        },
     };
-    write_header(out, kind, id, bytes.len());
-    out.extend_from_slice(bytes);
+    write_nested(out, kind, id, be.get(8 - len..).unwrap_or_default());
 }
 
 /// Appends a TLV whose value is the already encoded TLVs `inner`
-/// (`ObjectInstance` or `MultipleResource` wrappers).
+/// (`ObjectInstance` or `MultipleResource` wrappers), or any raw value.
 pub fn write_nested(out: &mut Vec<u8>, kind: TlvType, id: u16, inner: &[u8]) {
     write_header(out, kind, id, inner.len());
     out.extend_from_slice(inner);
@@ -501,7 +502,7 @@ mod tests {
     }
 
     #[test]
-    fn exact_as_f32_matches_a_float_round_trip() {
+    fn f32_bits_if_exact_matches_a_float_round_trip() {
         let mut state = 0x0123_4567_89ab_cdefu64;
         let mut samples = vec![0.0, -0.0, 1.0, 0.1, f64::MIN_POSITIVE, 5e-324, f32::MAX as f64,
                                f32::MIN_POSITIVE as f64, 1.401298464324817e-45, 7.006492321624085e-46,
@@ -516,7 +517,32 @@ mod tests {
         }
         for v in samples {
             let expect = !v.is_nan() && (v as f32) as f64 == v && (v as f32).is_sign_negative() == v.is_sign_negative();
-            assert_eq!(exact_as_f32(v), expect, "{v:e} {:016x}", v.to_bits());
+            assert_eq!(f32_bits_if_exact(v).is_some(), expect, "{v:e} {:016x}", v.to_bits());
+            if expect {
+                assert_eq!(f32_bits_if_exact(v), Some((v as f32).to_bits()), "{v:e}");
+            }
+        }
+    }
+
+    #[test]
+    fn f32_widening_from_bits_matches_the_float_conversion() {
+        let mut state = 0x9e37_79b9u32;
+        let mut samples = vec![0, 0x8000_0000, 1, 0x8000_0001, 0x007f_ffff, 0x0080_0000, 0x7f7f_ffff,
+                               0x7f80_0000, 0xff80_0000, 0x3fc0_0000, 0x0000_0100];
+        for _ in 0..50_000 {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            samples.push(state);
+        }
+        for bits in samples {
+            let expect = f32::from_bits(bits) as f64;
+            let got = f32_bits_to_f64(bits);
+            if expect.is_nan() {
+                assert!(got.is_nan(), "{bits:08x}");
+            } else {
+                assert_eq!(got.to_bits(), expect.to_bits(), "{bits:08x}");
+            }
         }
     }
 

@@ -54,13 +54,13 @@ impl<'a> Iterator for Fields<'a> {
                 b'"' => quoted = !quoted,
                 b',' if !quoted => {
                     self.rest = Some(&s[i + 1..]);
-                    return Some(s[..i].trim());
+                    return s.get(..i).map(str::trim_ascii);
                 }
                 _ => {}
             }
         }
         self.rest = None;
-        Some(s.trim())
+        Some(s.trim_ascii())
     }
 }
 
@@ -71,7 +71,7 @@ fn fields<'a>(resp: &'a str, prefix: &str) -> Option<Fields<'a>> {
 
 /// A decimal number of at most 9 digits (no sign, no spaces inside).
 fn uint(s: &str) -> Option<u32> {
-    let s = s.trim();
+    let s = s.trim_ascii();
     if s.is_empty() || s.len() > 9 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }

@@ -55,7 +55,7 @@ impl RegStatus {
 /// Split the parameters after "PREFIX:" on commas (quotes are kept).
 fn params<'a>(line: &'a str, prefix: &str) -> Option<core::str::Split<'a, char>> {
     let rest = line.trim_ascii().strip_prefix(prefix)?;
-    Some(rest.trim_start().split(','))
+    Some(rest.trim_ascii_start().split(','))
 }
 
 fn uint(s: &str) -> Option<u32> {

@@ -136,7 +136,15 @@ impl AclInstance {
     fn set_entry(&mut self, ssid: u16, value: u16) -> Result<(), Code> {
         match self.acl.binary_search_by_key(&ssid, |&(s, _)| s) {
             Ok(i) => self.acl[i].1 = value,
-            Err(i) if self.acl.len() < MAX_ACL_ENTRIES => self.acl.insert(i, (ssid, value)),
+            Err(i) if self.acl.len() < MAX_ACL_ENTRIES => {
+                // Sorted insert by push and swap down (no memmove pulled in).
+                self.acl.push((ssid, value));
+                let mut j = self.acl.len() - 1;
+                while j > i {
+                    self.acl.swap(j - 1, j);
+                    j -= 1;
+                }
+            }
             Err(_) => return Err(Code::BAD_REQUEST),
         }
         Ok(())
@@ -248,9 +256,7 @@ impl Object for AclObject {
         DEFS
     }
     fn instances(&self) -> heapless::Vec<u16, MAX_INSTANCES> {
-        let mut v: heapless::Vec<u16, MAX_INSTANCES> = self.instances.iter().map(|a| a.id).collect();
-        v.sort_unstable();
-        v
+        crate::objects::model::ids_of(&self.instances)
     }
     fn read(&self, _env: &mut dyn Env, inst: u16, r: u16, out: &mut dyn Sink) -> Result<(), Code> {
         let a = self.get(inst).ok_or(Code::NOT_FOUND)?;
@@ -293,19 +299,10 @@ impl Object for AclObject {
         Ok(Effect::None)
     }
     fn create(&mut self, inst: u16) -> Result<(), Code> {
-        if self.instances.len() >= MAX_ACL_INSTANCES || self.get(inst).is_some() {
-            return Err(Code::INTERNAL_SERVER_ERROR);
-        }
-        self.instances.push(AclInstance::new(inst));
-        Ok(())
+        crate::objects::model::create_in(&mut self.instances, MAX_ACL_INSTANCES, AclInstance::new(inst))
     }
     fn delete(&mut self, inst: u16) -> Result<(), Code> {
-        let n = self.instances.len();
-        self.instances.retain(|a| a.id != inst);
-        if self.instances.len() == n {
-            return Err(Code::NOT_FOUND);
-        }
-        Ok(())
+        crate::objects::model::delete_in(&mut self.instances, inst)
     }
 }
 
@@ -560,5 +557,11 @@ mod tests {
         assert_eq!(acl.delete(3), Err(Code::NOT_FOUND));
         assert_eq!(acl.create(0), Err(Code::INTERNAL_SERVER_ERROR), "id in use");
         assert_eq!(acl.instances().len(), MAX_ACL_INSTANCES - 1);
+    }
+}
+
+impl crate::objects::model::Instance for AclInstance {
+    fn id(&self) -> u16 {
+        self.id
     }
 }

@@ -227,8 +227,11 @@ impl Device {
         if !Self::valid_error_code(e) {
             return Err(-EINVAL);
         }
-        let i = self.error_codes.iter().position(|&c| c == e).ok_or(-ENOENT)?;
-        self.error_codes.remove(i);
+        if !self.error_codes.contains(&e) {
+            return Err(-ENOENT);
+        }
+        // Order kept (`retain`, not `remove`: no memmove pulled in).
+        self.error_codes.retain(|&c| c != e);
         if self.error_codes.is_empty() {
             let _ = self.error_codes.push(LWM2M_CARRIER_ERROR_CODE_NO_ERROR);
         }
@@ -342,9 +345,7 @@ impl Object for DeviceObject {
         DEFS
     }
     fn instances(&self) -> heapless::Vec<u16, MAX_INSTANCES> {
-        let mut v = heapless::Vec::new();
-        let _ = v.push(0);
-        v
+        crate::objects::model::instance_zero()
     }
     fn read(&self, env: &mut dyn Env, _inst: u16, r: u16, out: &mut dyn Sink) -> Result<(), Code> {
         match r {

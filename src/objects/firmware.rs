@@ -122,9 +122,7 @@ impl Object for FirmwareObject {
         DEFS
     }
     fn instances(&self) -> heapless::Vec<u16, MAX_INSTANCES> {
-        let mut v = heapless::Vec::new();
-        let _ = v.push(0);
-        v
+        crate::objects::model::instance_zero()
     }
     fn read(&self, _env: &mut dyn Env, _inst: u16, r: u16, out: &mut dyn Sink) -> Result<(), Code> {
         match r {

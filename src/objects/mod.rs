@@ -182,19 +182,24 @@ impl Objects {
     pub fn bootstrap_discover(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"lwm2m=\"1.0\",");
         let mut w = LinkWriter::new(out);
-        for s in &self.security.instances {
-            w.link(&Path::Instance(security::OBJECT_ID, s.id));
-            if !s.bootstrap {
-                w.attr_uint("ssid", s.ssid as u64);
+        for &id in Self::IDS {
+            let Some(obj) = self.get(id) else { continue };
+            let insts = obj.instances();
+            if insts.is_empty() {
+                w.link(&Path::Object(id));
+            }
+            for i in insts {
+                w.link(&Path::Instance(id, i));
+                let ssid = match id {
+                    security::OBJECT_ID => self.security.instances.iter().find(|s| s.id == i && !s.bootstrap).map(|s| s.ssid),
+                    server::OBJECT_ID => self.server.get(i).map(|s| s.ssid),
+                    _ => None,
+                };
+                if let Some(ssid) = ssid {
+                    w.attr_uint("ssid", ssid as u64);
+                }
             }
         }
-        if self.server.instances.is_empty() {
-            w.link(&Path::Object(server::OBJECT_ID));
-        }
-        for s in &self.server.instances {
-            w.link(&Path::Instance(server::OBJECT_ID, s.id)).attr_uint("ssid", s.ssid as u64);
-        }
-        w.link(&Path::Instance(device::OBJECT_ID, 0));
     }
 
     fn encode(obj: &dyn Object) -> Vec<u8> {

@@ -207,6 +207,44 @@ pub fn sort_ids(v: &mut [u16]) {
     }
 }
 
+/// The instance list of a single-instance object: [0].
+pub fn instance_zero() -> heapless::Vec<u16, MAX_INSTANCES> {
+    let mut v = heapless::Vec::new();
+    let _ = v.push(0);
+    v
+}
+
+/// An instance of a multi-instance object kept in a `Vec`.
+pub trait Instance {
+    fn id(&self) -> u16;
+}
+
+/// Sorted ids of `list`.
+pub fn ids_of<T: Instance>(list: &[T]) -> heapless::Vec<u16, MAX_INSTANCES> {
+    let mut v: heapless::Vec<u16, MAX_INSTANCES> = list.iter().map(Instance::id).collect();
+    sort_ids(&mut v);
+    v
+}
+
+/// Add `new` unless `max` instances exist or its id is taken (5.00).
+pub fn create_in<T: Instance>(list: &mut Vec<T>, max: usize, new: T) -> Result<(), Code> {
+    if list.len() >= max || list.iter().any(|i| i.id() == new.id()) {
+        return Err(Code::INTERNAL_SERVER_ERROR);
+    }
+    list.push(new);
+    Ok(())
+}
+
+/// Remove instance `inst` (4.04 when there is none).
+pub fn delete_in<T: Instance>(list: &mut Vec<T>, inst: u16) -> Result<(), Code> {
+    let n = list.len();
+    list.retain(|i| i.id() != inst);
+    if list.len() == n {
+        return Err(Code::NOT_FOUND);
+    }
+    Ok(())
+}
+
 /// Find the definition of `res` in `defs`.
 pub fn def(defs: &[ResourceDef], res: u16) -> Option<&ResourceDef> {
     defs.iter().find(|d| d.id == res)

@@ -140,9 +140,7 @@ impl Object for ServerObject {
         DEFS
     }
     fn instances(&self) -> heapless::Vec<u16, MAX_INSTANCES> {
-        let mut v: heapless::Vec<u16, MAX_INSTANCES> = self.instances.iter().map(|s| s.id).collect();
-        crate::objects::model::sort_ids(&mut v);
-        v
+        crate::objects::model::ids_of(&self.instances)
     }
     fn read(&self, _env: &mut dyn Env, inst: u16, r: u16, out: &mut dyn Sink) -> Result<(), Code> {
         let s = self.get(inst).ok_or(Code::NOT_FOUND)?;
@@ -186,18 +184,15 @@ impl Object for ServerObject {
         }
     }
     fn create(&mut self, inst: u16) -> Result<(), Code> {
-        if self.instances.len() >= crate::limits::MAX_SERVER_INSTANCES {
-            return Err(Code::INTERNAL_SERVER_ERROR);
-        }
-        self.instances.push(ServerInstance::new(inst));
-        Ok(())
+        crate::objects::model::create_in(&mut self.instances, crate::limits::MAX_SERVER_INSTANCES, ServerInstance::new(inst))
     }
     fn delete(&mut self, inst: u16) -> Result<(), Code> {
-        let n = self.instances.len();
-        self.instances.retain(|s| s.id != inst);
-        if self.instances.len() == n {
-            return Err(Code::NOT_FOUND);
-        }
-        Ok(())
+        crate::objects::model::delete_in(&mut self.instances, inst)
+    }
+}
+
+impl crate::objects::model::Instance for ServerInstance {
+    fn id(&self) -> u16 {
+        self.id
     }
 }

@@ -29,11 +29,11 @@
 //! smaller `pmax` as `pmin`.
 
 use alloc::vec::Vec;
-use core::cmp::Ordering;
 
-use super::MAX_ATTRIBUTE_ENTRIES;
+use super::{swap_take, MAX_ATTRIBUTE_ENTRIES};
 use crate::coap::msg::Code;
 use crate::lwm2m::float::parse_f64;
+use crate::lwm2m::soft_f64;
 use crate::lwm2m::link::LinkWriter;
 use crate::lwm2m::text::parse_u64;
 use crate::lwm2m::Path;
@@ -78,12 +78,14 @@ impl Attributes {
             }
         }
         if let (Some(lt), Some(gt)) = (self.lt, self.gt) {
-            // Anything but a plain "less" refuses, NaN included.
-            if lt.partial_cmp(&gt) != Some(Ordering::Less) {
+            // Anything but a plain "less" refuses, NaN included. (f64
+            // arithmetic through `soft_f64`: the FPU has no double precision.)
+            if !soft_f64::lt(lt, gt) {
                 return Err(AttrError::Inconsistent);
             }
             if let Some(st) = self.st {
-                if (lt + 2.0 * st).partial_cmp(&gt) != Some(Ordering::Less) {
+                // 2·st as st + st: the same, exact or infinite
+                if !soft_f64::lt(soft_f64::add(lt, soft_f64::add(st, st)), gt) {
                     return Err(AttrError::Inconsistent);
                 }
             }
@@ -251,10 +253,7 @@ pub fn parse_write_attributes<'a>(
     let mut any = false;
     for item in queries {
         let (name, value) = match item.iter().position(|&b| b == b'=') {
-            Some(i) => {
-                let (name, rest) = item.split_at(i);
-                (name, rest.get(1..).filter(|v| !v.is_empty()))
-            }
+            Some(i) => (item.get(..i).unwrap_or_default(), item.get(i + 1..).filter(|v| !v.is_empty())),
             None => (item, None),
         };
         match name {
@@ -265,7 +264,7 @@ pub fn parse_write_attributes<'a>(
             b"lt" => note(&mut change.lt, value.map(parse_threshold).transpose()?)?,
             b"st" => {
                 let step = value.map(parse_threshold).transpose()?;
-                if step.is_some_and(|st| st < 0.0) {
+                if step.is_some_and(|st| soft_f64::lt(st, 0.0)) {
                     return Err(AttrError::BadValue);
                 }
                 note(&mut change.st, step)?
@@ -278,16 +277,6 @@ pub fn parse_write_attributes<'a>(
         return Err(AttrError::NoAttributes);
     }
     Ok(change)
-}
-
-/// The path of `path`'s ancestor (or itself) with `depth` ids.
-fn level(path: &Path, depth: usize) -> Option<Path> {
-    match (depth, path.object(), path.instance(), path.resource()) {
-        (1, Some(o), _, _) => Some(Path::Object(o)),
-        (2, Some(o), Some(i), _) => Some(Path::Instance(o, i)),
-        (3, Some(o), Some(i), Some(r)) => Some(Path::Resource(o, i, r)),
-        _ => None,
-    }
 }
 
 /// The attributes one server has written, by level (§5.4.4: a client keeps
@@ -323,7 +312,7 @@ impl AttributeStore {
         attrs.check()?;
         match index {
             Some(i) if attrs.is_empty() => {
-                self.entries.swap_remove(i);
+                swap_take(&mut self.entries, i);
             }
             Some(i) => {
                 if let Some(entry) = self.entries.get_mut(i) {
@@ -345,9 +334,14 @@ impl AttributeStore {
     /// `pmax` unset).
     pub fn effective(&self, path: &Path, default_pmin: u32, default_pmax: u32) -> Attributes {
         let mut attrs = Attributes::default();
-        for depth in (1..=path.depth().min(3)).rev() {
-            if let Some(upper) = level(path, depth).and_then(|p| self.find(&p)) {
-                attrs.inherit(upper);
+        // Deepest level first; a level "applies" when it is `path` or above
+        // it (a Resource Instance takes its Resource's). Levels are Object,
+        // Object Instance or Resource paths, one entry each.
+        for depth in (1..=3).rev() {
+            for (p, upper) in &self.entries {
+                if p.depth() == depth && p.contains(path) {
+                    attrs.inherit(upper);
+                }
             }
         }
         attrs.pmin = attrs.pmin.or(Some(default_pmin));

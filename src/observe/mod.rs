@@ -36,3 +36,14 @@ pub const CON_NOTIFICATION_INTERVAL_S: u64 = 86_400;
 
 /// Observe option values are 24-bit (RFC 7641 §4.4) and wrap.
 pub const SEQ_MASK: u32 = 0x00FF_FFFF;
+
+/// `Vec::swap_remove` that answers `None` for an index out of range instead
+/// of panicking (its assertion and `memmove` cost flash for nothing: the
+/// indexes come from `position`).
+fn swap_take<T>(list: &mut alloc::vec::Vec<T>, i: usize) -> Option<T> {
+    let (at_i, after) = list.get_mut(i..)?.split_first_mut()?;
+    if let Some(last) = after.last_mut() {
+        core::mem::swap(at_i, last);
+    }
+    list.pop()
+}

@@ -43,9 +43,9 @@
 use alloc::vec::Vec;
 
 use super::attributes::Attributes;
-use super::{CON_NOTIFICATION_INTERVAL_S, MAX_OBSERVATIONS, SEQ_MASK};
+use super::{swap_take, CON_NOTIFICATION_INTERVAL_S, MAX_OBSERVATIONS, SEQ_MASK};
 use crate::coap::msg::MAX_TOKEN_LEN;
-use crate::lwm2m::Path;
+use crate::lwm2m::{soft_f64, Path};
 use crate::time::Instant;
 
 /// A CoAP token (RFC 7252 §5.3.1: 0 to 8 bytes).
@@ -122,7 +122,7 @@ impl Observation {
     /// Whether `sample` differs from what was last notified enough to owe a
     /// notification under `attrs` (see the module doc).
     fn change_notifies(&self, sample: &Sample, attrs: &Attributes) -> bool {
-        if sample.body_hash == self.last_body_hash && sample.numeric == self.last_value {
+        if sample.body_hash == self.last_body_hash && same_value(sample.numeric, self.last_value) {
             return false;
         }
         let resource_level = self.path.depth() >= 3;
@@ -141,12 +141,21 @@ impl Observation {
 
 /// The change value condition of §5.1.2 for a numeric value that moved from
 /// `old` (last notified) to `new`: `gt` or `lt` crossed in either direction,
-/// or a move of at least `st`; any of those set suffices.
+/// or a move of at least `st`; any of those set suffices. (f64 arithmetic
+/// through [`soft_f64`]: the FPU has no double precision.)
 fn value_condition(attrs: &Attributes, old: f64, new: f64) -> bool {
-    let crossed_gt = attrs.gt.is_some_and(|gt| (old > gt) != (new > gt));
-    let crossed_lt = attrs.lt.is_some_and(|lt| (old < lt) != (new < lt));
-    let stepped = attrs.st.is_some_and(|st| (new - old).abs() >= st);
+    let crossed_gt = attrs.gt.is_some_and(|gt| soft_f64::gt(old, gt) != soft_f64::gt(new, gt));
+    let crossed_lt = attrs.lt.is_some_and(|lt| soft_f64::lt(old, lt) != soft_f64::lt(new, lt));
+    let stepped = attrs.st.is_some_and(|st| soft_f64::ge(soft_f64::abs(soft_f64::sub(new, old)), st));
     crossed_gt || crossed_lt || stepped
+}
+
+/// `a == b` for optional numbers, as `Option<f64>`'s `==` (NaN unequal).
+fn same_value(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => soft_f64::eq(a, b),
+        (a, b) => a.is_none() && b.is_none(),
+    }
 }
 
 /// A notification to send now.
@@ -205,9 +214,9 @@ impl Observations {
             .or_else(|| self.list.iter().position(same))
         {
             Some(i) => {
-                let previous = self.list.swap_remove(i);
+                let previous_seq = swap_take(&mut self.list, i).map_or(0, |o| o.seq);
                 self.list.retain(|o| !same(o)); // at most one per token and per path
-                previous.seq.wrapping_add(1) & SEQ_MASK
+                previous_seq.wrapping_add(1) & SEQ_MASK
             }
             None if self.list.len() >= MAX_OBSERVATIONS => return Err(ObserveError::Full),
             None => 0,
@@ -247,7 +256,7 @@ impl Observations {
     /// or GET with Observe=1, RFC 7641 §3.6, §4.5).
     pub fn cancel_by_token(&mut self, token: &[u8]) -> Option<Observation> {
         let i = self.list.iter().position(|o| o.token[..] == *token)?;
-        Some(self.list.swap_remove(i))
+        swap_take(&mut self.list, i)
     }
 
     /// Removes the observation of exactly `path` (TS §5.5.3, GET with
@@ -255,14 +264,14 @@ impl Observations {
     /// `/3/0`).
     pub fn cancel_by_path(&mut self, path: &Path) -> Option<Observation> {
         let i = self.list.iter().position(|o| o.path == *path)?;
-        Some(self.list.swap_remove(i))
+        swap_take(&mut self.list, i)
     }
 
     /// Removes the observation whose last notification had this Message ID
     /// (the server answered it with RST, RFC 7641 §3.6, TS §5.5.3).
     pub fn cancel_by_mid(&mut self, mid: u16) -> Option<Observation> {
         let i = self.list.iter().position(|o| o.last_mid == Some(mid))?;
-        Some(self.list.swap_remove(i))
+        swap_take(&mut self.list, i)
     }
 
     /// GET with Observe=1 (TS §5.5.3): the observation with the request's
@@ -281,7 +290,7 @@ impl Observations {
         let mut i = 0;
         while let Some(o) = self.list.get(i) {
             if path.contains(&o.path) {
-                removed.push(self.list.swap_remove(i));
+                removed.extend(swap_take(&mut self.list, i));
             } else {
                 i += 1;
             }
