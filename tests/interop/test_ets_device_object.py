@@ -179,13 +179,13 @@ def test_int_660_basic_observation_of_device_object(leshan, device):
         answer = assert_code(leshan.server.observe(endpoint, "/3/0"), "2.05", "Observe /3/0", device.coap_events, mark)
         assert node_values(answer["content"])[0] == "Nordic Semiconductor ASA"
         token = observation_token(device, mark, ["3", "0"])
-        deadline = time.monotonic() + 8
+        deadline = time.monotonic() + 12
         while len(messages_with(device, token, mark)) < 3 and time.monotonic() < deadline:
             device.coap_events.wait_for("NOTIFICATION", max(0.1, deadline - time.monotonic()), after=device.coap_events.mark())
         found = messages_with(device, token, mark)[:3]
         assert len(found) == 3, describe_exchange(device.coap_events, mark)
         gaps = [(b["timestamp"] - a["timestamp"]) / 1000 for a, b in zip(found, found[1:])]
-        assert all(0.7 <= g <= 3.0 for g in gaps), f"gaps {gaps}:\n" + "\n".join(describe_coap(e) for e in found)
+        assert all(0.5 <= g <= 4.0 for g in gaps), f"gaps {gaps}:\n" + "\n".join(describe_coap(e) for e in found)
         event = device.coap_events.wait_for("NOTIFICATION", 2, lambda d: d.get("res") == "/3/0", after=mark)
         assert node_values(event.data["val"])[2] == device.imei
     finally:

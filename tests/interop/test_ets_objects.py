@@ -78,7 +78,7 @@ def wait_for_notifications(device, token: str, count: int, timeout: float, after
 
 def assert_within_periods(found: list[dict], pmin: float, pmax: float) -> None:
     gaps = [(b["timestamp"] - a["timestamp"]) / 1000 for a, b in zip(found, found[1:])]
-    assert all(pmin - 0.3 <= g <= pmax + 1.0 for g in gaps), f"gaps {gaps}:\n" + "\n".join(describe_coap(e) for e in found)
+    assert all(pmin - 0.5 <= g <= pmax + 2.0 for g in gaps), f"gaps {gaps}:\n" + "\n".join(describe_coap(e) for e in found)
 
 
 # ------------------------------------------------------------------------------------------- object 4
@@ -119,7 +119,7 @@ def test_int_710_observe_connectivity_monitoring(leshan, device):
         initial = node_values(observed["content"])
         assert initial[0] == 6 and initial[2] == RADIO_SIGNAL_DBM, initial
         token = observation_token(device, mark, "/4/0")
-        found = wait_for_notifications(device, token, 3, timeout=8, after=mark)
+        found = wait_for_notifications(device, token, 3, timeout=12, after=mark)
         assert_within_periods(found[:3], 1, 2)
         event = device.coap_events.wait_for("NOTIFICATION", 2, lambda d: d.get("res") == "/4/0", after=mark)
         assert node_values(event.data["val"]) == initial, event.data
@@ -150,7 +150,7 @@ def test_int_711_extended_observe_connectivity_monitoring(leshan, device):
         observed = assert_code(leshan.server.observe(endpoint, "/4/0/2"), "2.05", "Observe /4/0/2", device.coap_events, mark)
         assert observed["content"]["value"] == RADIO_SIGNAL_DBM
         token = observation_token(device, mark, "/4/0/2")
-        assert_within_periods(wait_for_notifications(device, token, 3, timeout=8, after=mark)[:3], 1, 2)
+        assert_within_periods(wait_for_notifications(device, token, 3, timeout=12, after=mark)[:3], 1, 2)
         event = device.coap_events.wait_for("NOTIFICATION", 2, lambda d: d.get("res") == "/4/0/2", after=mark)
         assert event.data["val"]["value"] == RADIO_SIGNAL_DBM
     finally:
@@ -219,7 +219,7 @@ def test_int_910_observe_connectivity_statistics(leshan, device):
         assert node_values(observed["content"])[8] == 0
         token = observation_token(device, mark, "/7/0")
         assert_code(leshan.server.execute(endpoint, "/7/0/6"), "2.04", "Execute Start /7/0/6", device.coap_events, mark)
-        found = wait_for_notifications(device, token, 3, timeout=8, after=mark)
+        found = wait_for_notifications(device, token, 3, timeout=12, after=mark)
         assert_within_periods(found[:3], 1, 2)
         event = device.coap_events.wait_for("NOTIFICATION", 3, lambda d: d.get("res") == "/7/0", after=mark)
         notified = node_values(event.data["val"])

@@ -22,8 +22,8 @@ from conftest import start_registered
 from leshan_api import assert_code, coap_log, coap_options, describe_coap, describe_exchange
 
 # Slack for scheduling on a shared 2-core machine (client timers + Leshan receipt).
-LATE_S = 1.0
-EARLY_S = 0.3
+LATE_S = 2.0  # scheduling slack on a loaded 2-core CI machine
+EARLY_S = 0.5
 
 
 @pytest.fixture(scope="module")
