@@ -207,6 +207,10 @@ impl Engine {
     pub(super) fn start_servers(&mut self, _now: Instant) {
         self.step = Step::Servers;
         if self.sessions.is_empty() {
+            // New sessions continue with new Message IDs and tokens: a server
+            // still holds the previous ones for EXCHANGE_LIFETIME and would
+            // answer a reused MID from its duplicate cache (RFC 7252 §4.5).
+            self.seed = self.seed.wrapping_mul(0x9E37_79B9).wrapping_add(0x7F4A_7C15);
             let mut n = 0u8;
             let mut tag_index = 0u32;
             let mut sessions = Vec::new();

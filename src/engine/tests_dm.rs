@@ -1119,3 +1119,21 @@ fn bootstrap_request_trigger_bootstraps_even_if_the_deregister_is_not_answered()
     assert_eq!((m.code, uri_path(&m)), (Code::POST, vec!["bs".to_string()]));
     assert_eq!(m.options_of(option::URI_QUERY).collect::<Vec<_>>(), [format!("ep={EP}").as_bytes()]);
 }
+
+#[test]
+fn sessions_rebuilt_after_a_bootstrap_use_new_message_ids() {
+    // The first Register's MID, from a fresh run of the same (seeded) engine.
+    let first_register_mid = mid_of(&to_register(LONG_LIFETIME).1);
+
+    let mut s = registered(LONG_LIFETIME);
+    let r = s.req(Code::POST, "1/0/9");
+    s.exchange(&r);
+    let dereg = s.one_sent(DM);
+    s.deliver(DM, &server_ack(&dereg, Code::DELETED, &[]));
+    serve_bootstrap(&mut s, LONG_LIFETIME);
+    let register = s.one_sent(DM);
+    assert_eq!(code_of(&register), Code::POST);
+    // RFC 7252 §4.5: the server still remembers the first Register's MID and
+    // would answer a reuse from its duplicate cache with the old location.
+    assert_ne!(mid_of(&register), first_register_mid);
+}

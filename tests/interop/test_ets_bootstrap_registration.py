@@ -277,3 +277,31 @@ def test_int_555_disable_capability(leshan, carrier_device, provision):
     ]
     assert not silent, f"the client talked while disabled: {silent}"
     assert leshan.server.registration(device.endpoint) is not None
+
+
+# ------------------------------------------------------------------------- server-initiated bootstrap
+
+
+def test_server_initiated_bootstrap_via_bootstrap_request_trigger(leshan, carrier_device, provision):
+    """Server-initiated bootstrap (LwM2M 1.1 int-5, Server resource 9 of the original): the LwM2M
+    server executes Bootstrap-Request Trigger /1/0/9 (2.04); the client de-registers, runs a new
+    client-initiated bootstrap session with the bootstrap server, and registers again with a new
+    registration. (A 1.0 bootstrap server cannot reach a device behind DTLS on its own; the
+    trigger is how a server starts a bootstrap.)"""
+    device = start_registered(carrier_device, provision, lifetime=300)
+    registered = device.dm_events.wait_for("REGISTRATION", 5)
+    before = len(leshan.bootstrap.session_events(device.endpoint))
+    mark = device.coap_events.mark()
+
+    assert_code(leshan.server.execute(device.endpoint, "/1/0/9"), "2.04", "Execute /1/0/9", device.coap_events, mark)
+    device.coap_events.wait_for("DEREGISTRATION", 10, after=mark)
+    again = device.coap_events.wait_for("REGISTRATION", 30, after=mark)
+    assert registration_id_of(again) != registration_id_of(registered)
+
+    names = [e["name"] for e in leshan.bootstrap.session_events(device.endpoint)[before:]]
+    assert "new session" in names and "finished" in names, f"no second bootstrap session: {names}"
+
+
+def registration_id_of(event) -> str:
+    data = event.data
+    return data.get("registrationId") or data.get("registration", {}).get("registrationId")
