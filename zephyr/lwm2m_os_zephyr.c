@@ -26,7 +26,7 @@
  *   offload marks non-offloaded descriptors POLLNVAL). So while sockets are
  *   open, lwm2m_os_wait() polls in slices of LWM2M_OS_ZEPHYR_POLL_SLICE_MS
  *   and checks the wake semaphore between slices:
- *       a wake is noticed at most LWM2M_OS_ZEPHYR_POLL_SLICE_MS (250 ms)
+ *       a wake is noticed at most LWM2M_OS_ZEPHYR_POLL_SLICE_MS (2 s by default)
  *       late, plus scheduling delay; data is noticed at once.
  *   lwm2m_os_udp_open() (DNS + DTLS handshake), lwm2m_os_at_cmd() and the
  *   credential calls block inside bsdlib / the modem and are not
@@ -60,8 +60,13 @@
 LOG_MODULE_REGISTER(lwm2m_carrier, CONFIG_LWM2M_CARRIER_LOG_LEVEL);
 
 #ifndef LWM2M_OS_ZEPHYR_POLL_SLICE_MS
-/** Longest single poll() while sockets are open: the wake latency bound. */
-#define LWM2M_OS_ZEPHYR_POLL_SLICE_MS 250
+/** Longest single poll() while sockets are open: the wake latency bound
+ *  (CONFIG_LWM2M_CARRIER_WAKE_LATENCY_MS, default 2 s). */
+#ifdef CONFIG_LWM2M_CARRIER_WAKE_LATENCY_MS
+#define LWM2M_OS_ZEPHYR_POLL_SLICE_MS CONFIG_LWM2M_CARRIER_WAKE_LATENCY_MS
+#else
+#define LWM2M_OS_ZEPHYR_POLL_SLICE_MS 2000
+#endif
 #endif
 
 /** Sockets open at a time (lwm2m_os.h: at most 4). */

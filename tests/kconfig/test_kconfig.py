@@ -223,9 +223,21 @@ def test_the_five_options_exist_with_their_types(tmp_path, monkeypatch):
             if "_USE_" not in name:
                 continue  # invisible until the matching USE_ option is y
         assert sym.str_value == default, name
-    # The 0.10.x set, nothing from later versions (custom APN came in 0.20).
+    # The 0.10.x set plus our two (log level, wake latency), nothing from later
+    # versions (custom APN came in 0.20).
     own = module_symbol_names(kconf)
-    assert own == {"LWM2M_CARRIER", "LWM2M_CARRIER_LOG_LEVEL", *CARRIER_OPTIONS}
+    assert own == {"LWM2M_CARRIER", "LWM2M_CARRIER_LOG_LEVEL", "LWM2M_CARRIER_WAKE_LATENCY_MS", *CARRIER_OPTIONS}
+
+
+def test_wake_latency_is_bounded_with_a_2_s_default(tmp_path, monkeypatch):
+    kconf = parse(tmp_path, monkeypatch)
+    assert load(kconf, tmp_path, STOCK_SAMPLE_PRJ) == []
+    sym = kconf.syms["LWM2M_CARRIER_WAKE_LATENCY_MS"]
+    assert sym.orig_type == kconfiglib.INT
+    assert sym.str_value == "2000"
+    problems = load(kconf, tmp_path, STOCK_SAMPLE_PRJ + "CONFIG_LWM2M_CARRIER_WAKE_LATENCY_MS=50\n")
+    assert any("LWM2M_CARRIER_WAKE_LATENCY_MS" in p for p in problems), problems
+
 
 
 def test_custom_bootstrap_values_need_their_use_option(tmp_path, monkeypatch):
