@@ -77,7 +77,7 @@ pub enum Action {
     /// Tell the application.
     Event(Event),
     /// Send an AT command; result: the response text or an error code.
-    At(String),
+    At(&'static str),
     /// Write a credential (offline only); result: Ok or error code.
     SecWrite { tag: u32, kind: SecKind, data: Vec<u8> },
     /// Delete a credential; result: Ok or error code (-ENOENT is fine).
@@ -335,7 +335,7 @@ impl Engine {
     /// Begin `lwm2m_carrier_init()`'s sequence (after BSDLIB_INIT).
     pub fn start(&mut self, _now: Instant) {
         self.step = Step::InitAt(0);
-        self.request(Action::At(String::from(INIT_AT[0])));
+        self.request(Action::At(INIT_AT[0]));
     }
 
     /// `lwm2m_carrier_run()` starts: after a successful init, go on to
@@ -463,14 +463,14 @@ impl Engine {
     fn link_up(&mut self, then: AfterLink) {
         self.emit(Event::Connecting);
         self.step = Step::LinkUpCmd(then);
-        self.request(Action::At(String::from(cmd::LINK_UP)));
+        self.request(Action::At(cmd::LINK_UP));
     }
 
     /// Take the link offline, write `writes`, bring it back, then `then`.
     fn offline_cycle(&mut self, writes: Fifo<Action>, then: AfterLink) {
         self.emit(Event::Disconnecting);
         self.step = Step::GoingOffline(KeyJob { writes, then });
-        self.request(Action::At(String::from(cmd::LINK_OFFLINE)));
+        self.request(Action::At(cmd::LINK_OFFLINE));
     }
 
     fn next_key_write(&mut self, mut job: KeyJob) {
@@ -505,7 +505,7 @@ impl Engine {
                 }
                 if i + 1 < INIT_AT.len() {
                     self.step = Step::InitAt(i + 1);
-                    self.request(Action::At(String::from(INIT_AT[i + 1])));
+                    self.request(Action::At(INIT_AT[i + 1]));
                 } else {
                     self.link_up(AfterLink::InitIdentity);
                 }
@@ -595,7 +595,7 @@ impl Engine {
         }
         if i + 1 < IDENTITY_AT.len() {
             self.step = Step::Identity(i + 1);
-            self.request(Action::At(String::from(IDENTITY_AT[i + 1])));
+            self.request(Action::At(IDENTITY_AT[i + 1]));
         } else {
             log!(LOG_INF, "endpoint ", self.endpoint_name.clone(), ", operator ", self.operator);
             self.outbox.push_back(Action::SetModemIdentity(self.identity.clone()));
@@ -656,7 +656,7 @@ impl Engine {
                 match then {
                     AfterLink::InitIdentity => {
                         self.step = Step::Identity(0);
-                        self.request(Action::At(String::from(IDENTITY_AT[0])));
+                        self.request(Action::At(IDENTITY_AT[0]));
                     }
                     AfterLink::Bootstrap => {
                         if stat == RegStatus::Roaming {
