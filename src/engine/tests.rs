@@ -476,3 +476,45 @@ fn bootstrap_discover_lists_what_the_bootstrap_server_wrote() {
         "lwm2m=\"1.0\",</0/0>,</0/1>;ssid=1,</1/0>;ssid=1,</2>,</3/0>,</4/0>,</5/0>,</7/0>"
     );
 }
+
+/// Random well-formed Bootstrap-Write/Delete/Discover requests: never a
+/// panic, every CON answered, and a valid configuration afterwards still
+/// finishes the bootstrap.
+#[test]
+fn random_bootstrap_requests_never_panic() {
+    let mut s = Sim::new(BTreeMap::new());
+    let req = to_bootstrap_request(&mut s);
+    s.deliver(BOOTSTRAP_CONN, &ack(&req, Code::CHANGED, &[]));
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for _ in 0..5_000 {
+        let code = [Code::PUT, Code::DELETE, Code::GET, Code::POST][(next() % 4) as usize];
+        let ids: Vec<String> = (0..next() % 4).map(|k| if k == 0 { (next() % 4).to_string() } else { (next() % 14).to_string() }).collect();
+        let path: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let cf = [None, Some(0u16), Some(11542), Some(11543), Some(42)][(next() % 5) as usize];
+        let body: Vec<u8> = if next() % 2 == 0 {
+            // A TLV-looking body: random headers and lengths.
+            (0..next() % 40).map(|_| next() as u8).collect()
+        } else {
+            security_tlv("coaps://h:1", (next() % 70_000) as i64, b"id", b"k")
+        };
+        if code == Code::POST && path == ["bs"] {
+            continue;
+        }
+        let r = s.request(BOOTSTRAP_CONN, code, &path, cf, None, &body);
+        assert!(Message::parse(&r).is_ok());
+        s.advance(10);
+    }
+    // A correct configuration still completes the bootstrap.
+    let sec = security_tlv("coaps://dm.example:5684", 1, EP.as_bytes(), DM_KEY);
+    assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::DELETE, &[], None, None, b"")), Code::DELETED);
+    assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::PUT, &["0", "1"], Some(TLV), None, &sec)), Code::CHANGED);
+    assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::PUT, &["1", "0"], Some(TLV), None, &server_tlv(1, 60))), Code::CHANGED);
+    assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::POST, &["bs"], None, None, b"")), Code::CHANGED);
+    assert!(s.events.contains(&Event::Bootstrapped));
+}
