@@ -379,18 +379,7 @@ fn gt_and_lt_notify_only_when_the_value_crosses_a_threshold() {
         (20, true),  // "≥ lt" is the other side of lt
         (50, false), // 20 → 50: gt is crossed only above 50
     ];
-    let mut seq = 0;
-    for (level, notifies) in steps {
-        s.set_battery(level);
-        let sent = s.take_sent(DM);
-        if notifies {
-            seq += 1;
-            assert_eq!(sent.len(), 1, "battery {level}");
-            notification(&sent[0], MsgType::Non, OBS, seq, level.to_string().as_bytes());
-        } else {
-            assert!(sent.is_empty(), "battery {level} must not notify: {sent:02x?}");
-        }
-    }
+    battery_steps(&mut s, &steps);
     s.advance(3_600_000);
     s.assert_silent(DM, "no pmax: nothing periodic");
 }
@@ -401,18 +390,7 @@ fn st_notifies_when_the_value_moves_by_the_step_from_the_last_notification() {
     write_attributes(&mut s, "3/0/9", &["st=10"]);
     observe_battery(&mut s, OBS, b"50");
     let steps: [(u8, bool); 6] = [(55, false), (59, false), (60, true), (51, false), (50, true), (41, false)];
-    let mut seq = 0;
-    for (level, notifies) in steps {
-        s.set_battery(level);
-        let sent = s.take_sent(DM);
-        if notifies {
-            seq += 1;
-            assert_eq!(sent.len(), 1, "battery {level}");
-            notification(&sent[0], MsgType::Non, OBS, seq, level.to_string().as_bytes());
-        } else {
-            assert!(sent.is_empty(), "battery {level} must not notify: {sent:02x?}");
-        }
-    }
+    battery_steps(&mut s, &steps);
 }
 
 #[test]
@@ -1200,4 +1178,21 @@ fn random_well_formed_requests_never_panic_and_are_always_answered() {
         s.advance(50);
     }
     assert!(!s.e.is_stopped());
+}
+
+/// Set the battery to each level in turn; each step notifies (with the next
+/// Observe number and the level as text) or stays silent, as given.
+fn battery_steps(s: &mut Sim, steps: &[(u8, bool)]) {
+    let mut seq = 0;
+    for &(level, notifies) in steps {
+        s.set_battery(level);
+        let sent = s.take_sent(DM);
+        if notifies {
+            seq += 1;
+            assert_eq!(sent.len(), 1, "battery {level}");
+            notification(&sent[0], MsgType::Non, OBS, seq, level.to_string().as_bytes());
+        } else {
+            assert!(sent.is_empty(), "battery {level} must not notify: {sent:02x?}");
+        }
+    }
 }
