@@ -161,7 +161,8 @@ impl Driver {
             Action::Reboot => self.reboot(),
             Action::FactoryReset => {
                 // Execute /3/0/5: forget every record of ours, then reboot.
-                for id in [storage::SECURITY, storage::SERVER, storage::ACL, storage::LOCATIONS, storage::MISC] {
+                let reporting = (1..MAX_CONNS as u16).map(|n| storage::REPORTING + n);
+                for id in [storage::SECURITY, storage::SERVER, storage::ACL, storage::LOCATIONS, storage::MISC].into_iter().chain(reporting) {
                     unsafe { os::lwm2m_os_storage_delete(id) };
                 }
                 log!(LOG_INF, "factory reset: stored state erased");
@@ -374,7 +375,12 @@ pub fn init(cfg: Option<&lwm2m_carrier_config_t>) -> c_int {
     let acl = read_record(storage::ACL, &mut buf);
     let misc = read_record(storage::MISC, &mut buf);
     let locs = read_record(storage::LOCATIONS, &mut buf);
-    let stored = Stored::from_records(sec.as_deref(), srv.as_deref(), acl.as_deref(), misc.as_deref(), locs.as_deref());
+    let mut stored = Stored::from_records(sec.as_deref(), srv.as_deref(), acl.as_deref(), misc.as_deref(), locs.as_deref());
+    for conn in 1..MAX_CONNS as ConnId {
+        if let Some(rec) = read_record(storage::REPORTING + conn as u16, &mut buf) {
+            stored.reporting.push((conn, rec));
+        }
+    }
     drop(buf);
 
     let m = unsafe { os::lwm2m_os_modem_init() };

@@ -15,6 +15,8 @@ pub const SERVER: u16 = 0xCAFD;
 pub const ACL: u16 = 0xCAFC;
 /// Registration locations.
 pub const LOCATIONS: u16 = 0xCAFB;
+/// Observations and Write-Attributes of server connection `n` (1..=3): `REPORTING + n`.
+pub const REPORTING: u16 = 0xCA00;
 /// Misc flags: byte 0 = bootstrapped.
 pub const MISC: u16 = 0xCAFF;
 

@@ -9,6 +9,7 @@
 //! action queued; the driver executes it and hands the result back with
 //! [`Engine::handle_result`] before polling again.
 
+mod reporting_store;
 mod session;
 #[cfg(test)]
 mod sim;
@@ -126,6 +127,8 @@ pub struct Stored {
     pub bootstrapped: bool,
     /// Registration locations by Short Server ID.
     pub locations: Vec<(u16, String)>,
+    /// Observations and attributes by server connection (1..=3), as stored.
+    pub reporting: Vec<(ConnId, Vec<u8>)>,
 }
 
 impl Stored {
@@ -142,7 +145,7 @@ impl Stored {
             _ => None,
         };
         let bootstrapped = objects.is_some() && misc.is_some_and(|m| m.first() == Some(&1));
-        Stored { objects, bootstrapped, locations: locations.map(decode_locations).unwrap_or_default() }
+        Stored { objects, bootstrapped, locations: locations.map(decode_locations).unwrap_or_default(), reporting: Vec::new() }
     }
 }
 
@@ -277,6 +280,9 @@ pub struct Engine {
     committed: Objects,
     bootstrapped: bool,
     locations: Vec<(u16, String)>,
+    /// Observations and attributes of the last boot, by connection, until
+    /// the sessions are built.
+    stored_reporting: Vec<(ConnId, Vec<u8>)>,
     /// Keys for the bootstrap server were written this boot.
     bs_keys_written: bool,
     bs_attempts: u32,
@@ -321,6 +327,7 @@ impl Engine {
             objects,
             bootstrapped,
             locations: if bootstrapped { stored.locations } else { Vec::new() },
+            stored_reporting: if bootstrapped { stored.reporting } else { Vec::new() },
             bs_keys_written: false,
             bs_attempts: 0,
             bs_endpoint: Endpoint::new(seed as u16, seed),

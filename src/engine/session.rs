@@ -204,7 +204,7 @@ fn sample_of(obj: &dyn crate::objects::model::Object, path: &Path, items: &[ops:
 
 impl Engine {
     /// Build the sessions from the bootstrapped accounts and start opening them.
-    pub(super) fn start_servers(&mut self, _now: Instant) {
+    pub(super) fn start_servers(&mut self, now: Instant) {
         self.step = Step::Servers;
         if self.sessions.is_empty() {
             // New sessions continue with new Message IDs and tokens: a server
@@ -243,6 +243,20 @@ impl Engine {
                 });
             }
             self.sessions = sessions;
+            // A server we come back to with an Update still observes what it
+            // observed before the reboot (TS §5.5.1).
+            for (conn, rec) in core::mem::take(&mut self.stored_reporting) {
+                let Some(s) = self.sessions.iter_mut().find(|s| s.conn == conn) else { continue };
+                if !self.locations.iter().any(|(ssid, _)| *ssid == s.ssid) {
+                    continue;
+                }
+                if let Some((attrs, observations)) = super::reporting_store::decode(&rec, now) {
+                    log!(LOG_INF, "restored ", observations.len(), " observations of server ", s.ssid);
+                    s.attrs = attrs;
+                    s.observations = observations;
+                }
+            }
+            self.schedule_sampling(now);
         }
         if self.sessions.is_empty() {
             log!(LOG_WRN, "no usable LwM2M server account");
@@ -263,6 +277,13 @@ impl Engine {
             }
         }
         t
+    }
+
+    /// Keep this server's observations and attributes for the next boot.
+    fn persist_reporting(&mut self, i: usize) {
+        let s = &self.sessions[i];
+        let rec = crate::storage::frame(&super::reporting_store::encode(&s.attrs, &s.observations));
+        self.outbox.push_back(Action::Store { id: crate::storage::REPORTING + s.conn as u16, data: rec });
     }
 
     fn effective_attrs(&self, ssid: u16, store: &AttributeStore, p: &Path) -> Attributes {
@@ -347,11 +368,15 @@ impl Engine {
         // A new registration starts without observations (TS §5.3.1), except
         // after a Disable with Notification Storing: the stored notifications
         // (the latest value of each observation) go out once registered.
-        if !core::mem::take(&mut s.resume_observations) {
+        let cleared = !core::mem::take(&mut s.resume_observations) && !s.observations.is_empty();
+        if cleared {
             s.observations.clear();
         }
         let _ = s.endpoint.send_request(now, mid, &token, true, bytes);
         s.state = SessionState::Registering;
+        if cleared {
+            self.persist_reporting(i);
+        }
     }
 
     fn send_update(&mut self, now: Instant, i: usize) {
@@ -507,7 +532,9 @@ impl Engine {
                     SessionState::Registered { .. } => {
                         // A confirmable notification went unanswered: RFC 7641
                         // §4.5, the server is no longer interested.
-                        self.sessions[i].observations.cancel_by_token(&token);
+                        if self.sessions[i].observations.cancel_by_token(&token).is_some() {
+                            self.persist_reporting(i);
+                        }
                     }
                     _ => {}
                 }
@@ -658,6 +685,7 @@ impl Engine {
                 // RFC 7641 §3.6: a Reset to a notification cancels the observation.
                 if self.sessions[i].observations.cancel_by_mid(mid).is_some() {
                     log!(LOG_INF, "observation cancelled by Reset");
+                    self.persist_reporting(i);
                     return;
                 }
                 // Only a Reset of the outstanding Register/Update fails it; a stale
@@ -795,7 +823,10 @@ impl Engine {
                     Err(e) => return fail(e.code()),
                 };
                 match self.sessions[i].attrs.apply(&path, &change) {
-                    Ok(()) => (Reply::code(Code::CHANGED), Effect::None, Some(path)),
+                    Ok(()) => {
+                        self.persist_reporting(i);
+                        (Reply::code(Code::CHANGED), Effect::None, Some(path))
+                    }
                     Err(e) => fail(e.code()),
                 }
             }
@@ -838,6 +869,7 @@ impl Engine {
                     Ok(seq) => {
                         r.observe = Some(seq);
                         self.schedule_sampling(now);
+                        self.persist_reporting(i);
                     }
                     // RFC 7641 §4.1: when it cannot keep the observation the
                     // server answers as to a plain GET.
@@ -845,7 +877,9 @@ impl Engine {
                 }
             }
             Some(1) => {
-                self.sessions[i].observations.cancel_request(m.token, path);
+                if self.sessions[i].observations.cancel_request(m.token, path).is_some() {
+                    self.persist_reporting(i);
+                }
             }
             _ => {}
         }

@@ -100,13 +100,18 @@ fn kind_id(k: SecKind) -> u8 {
 impl Sim {
     pub fn new(stores: BTreeMap<u16, Vec<u8>>) -> Sim {
         let rec = |id| stores.get(&id).and_then(|r| crate::storage::unframe(r)).map(|p| p.to_vec());
-        let stored = Stored::from_records(
+        let mut stored = Stored::from_records(
             rec(crate::storage::SECURITY).as_deref(),
             rec(crate::storage::SERVER).as_deref(),
             rec(crate::storage::ACL).as_deref(),
             rec(crate::storage::MISC).as_deref(),
             rec(crate::storage::LOCATIONS).as_deref(),
         );
+        for conn in 1..=3u8 {
+            if let Some(r) = rec(crate::storage::REPORTING + conn as u16) {
+                stored.reporting.push((conn, r));
+            }
+        }
         let config = Config {
             bootstrap_uri: Some(BS_URI.into()),
             psk: Some("000102030405060708090a0b0c0d0e0f".into()),

@@ -1196,3 +1196,25 @@ fn battery_steps(s: &mut Sim, steps: &[(u8, bool)]) {
         }
     }
 }
+
+#[test]
+fn observations_survive_a_reboot_when_the_registration_does() {
+    let mut s = registered_with_battery(LONG_LIFETIME, 50);
+    write_attributes(&mut s, "3/0/9", &["pmin=1"]);
+    observe_battery(&mut s, OBS, b"50");
+    // Reboot: a new engine on the same storage comes back with an Update.
+    let mut s2 = Sim::new(s.stores.clone());
+    s2.env.device = s.env.device.clone();
+    s2.boot();
+    let upd = s2.one_sent(DM);
+    assert_eq!(uri_path(&Message::parse(&upd).unwrap()), ["rd", "abc"]);
+    s2.deliver(DM, &server_ack(&upd, Code::CHANGED, &[]));
+    s2.advance(1_000);
+    s2.set_battery(70);
+    let sent = s2.take_sent(DM);
+    assert_eq!(sent.len(), 1, "the restored observation notifies: {sent:02x?}");
+    let m = Message::parse(&sent[0]).unwrap();
+    assert_eq!(m.token, OBS, "the server's token");
+    assert!(m.observe().unwrap() >= 1 << 22, "Observe jumps ahead of any number sent before the reboot");
+    assert_eq!(m.payload, b"70");
+}
