@@ -611,8 +611,8 @@ impl Engine {
             for d in due {
                 let Some(obj) = d.path.object().and_then(|o| self.objects.get(o)) else { continue };
                 let format = ContentFormat::from_cf(d.format);
-                let (reply, sample) = match (ops::read(obj, env, &d.path, format), ops::collect(obj, env, &d.path)) {
-                    (Ok((cf, body)), Ok(items)) => {
+                let (reply, sample) = match ops::read_items(obj, env, &d.path, format) {
+                    Ok((cf, body, items)) => {
                         let sample = sample_of(obj, &d.path, &items);
                         let mut r = Reply::code(Code::CONTENT);
                         r.cf = Some(cf.cf());
@@ -855,7 +855,7 @@ impl Engine {
     fn read_or_observe(&mut self, now: Instant, i: usize, m: &Message, path: &Path, accept: Option<ContentFormat>, env: &mut dyn Env) -> (Reply, Effect, Option<Path>) {
         let fail = |c: Code| (Reply::code(c), Effect::None, None);
         let Some(obj) = path.object().and_then(|o| self.objects.get(o)) else { return fail(Code::NOT_FOUND) };
-        let (cf, body) = match ops::read(obj, env, path, accept) {
+        let (cf, body, items) = match ops::read_items(obj, env, path, accept) {
             Ok(r) => r,
             Err(c) => return fail(c),
         };
@@ -863,7 +863,6 @@ impl Engine {
         r.cf = Some(cf.cf());
         match m.observe() {
             Some(0) => {
-                let items = ops::collect(obj, env, path).unwrap_or_default();
                 let sample = sample_of(obj, path, &items);
                 match self.sessions[i].observations.observe(now, m.token, *path, cf.cf(), sample) {
                     Ok(seq) => {

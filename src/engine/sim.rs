@@ -22,6 +22,8 @@ pub(super) struct TestEnv {
     pub tz: String,
     pub memory_free: i32,
     pub at_answers: BTreeMap<String, String>,
+    /// AT commands the objects sent, in order.
+    pub at_sent: Vec<String>,
 }
 
 impl EnvTrait for TestEnv {
@@ -29,6 +31,7 @@ impl EnvTrait for TestEnv {
         f(&mut self.device)
     }
     fn at(&mut self, cmd: &str) -> Result<String, i32> {
+        self.at_sent.push(cmd.to_string());
         self.at_answers.get(cmd).cloned().ok_or(-8)
     }
     fn memory_free(&mut self) -> i32 {
@@ -129,6 +132,7 @@ impl Sim {
                 tz: "Europe/Oslo".into(),
                 memory_free: 42,
                 at_answers: BTreeMap::new(),
+                at_sent: Vec::new(),
             },
             events: Vec::new(),
             at: Vec::new(),

@@ -1218,3 +1218,19 @@ fn observations_survive_a_reboot_when_the_registration_does() {
     assert!(m.observe().unwrap() >= 1 << 22, "Observe jumps ahead of any number sent before the reboot");
     assert_eq!(m.payload, b"70");
 }
+
+#[test]
+fn an_observed_modem_value_is_read_from_the_modem_once_per_answer() {
+    let mut s = registered(LONG_LIFETIME);
+    s.env.at_answers.insert("AT+CESQ".into(), "+CESQ: 99,99,255,255,31,60".into());
+    write_attributes(&mut s, "4/0/2", &["pmax=5"]);
+    s.env.at_sent.clear();
+    let r = s.req(Code::GET, "4/0/2").observe(0).token(OBS);
+    let answer = s.exchange(&r);
+    assert_eq!(Message::parse(&answer).unwrap().payload, b"-81");
+    assert_eq!(s.env.at_sent, ["AT+CESQ"], "one AT+CESQ for the Observe response");
+    s.env.at_sent.clear();
+    s.advance(5_000);
+    assert_eq!(s.take_sent(DM).len(), 1, "the pmax notification");
+    assert_eq!(s.env.at_sent, ["AT+CESQ"], "one AT+CESQ for the notification");
+}

@@ -115,6 +115,18 @@ pub fn choose_format(obj: &dyn Object, path: &Path, accept: Option<ContentFormat
 
 /// Read `path` and encode it (Read, and the body of Observe / Notify).
 pub fn read(obj: &dyn Object, env: &mut dyn Env, path: &Path, accept: Option<ContentFormat>) -> Result<(ContentFormat, Vec<u8>), Code> {
+    read_items(obj, env, path, accept).map(|(f, body, _)| (f, body))
+}
+
+/// Read `path` and encode it; also return the values read, so a caller
+/// that needs them (an observation's sample) does not read twice — a read
+/// of object 4 or 7 is a round of AT commands.
+pub fn read_items(
+    obj: &dyn Object,
+    env: &mut dyn Env,
+    path: &Path,
+    accept: Option<ContentFormat>,
+) -> Result<(ContentFormat, Vec<u8>, Vec<Item>), Code> {
     check_exists(obj, path)?;
     let format = choose_format(obj, path, accept)?;
     let items = collect(obj, env, path)?;
@@ -132,7 +144,7 @@ pub fn read(obj: &dyn Object, env: &mut dyn Env, path: &Path, accept: Option<Con
         ContentFormat::Json => encode_json(path, &items, &mut out),
         ContentFormat::Link => return Err(Code::NOT_ACCEPTABLE),
     }
-    Ok((format, out))
+    Ok((format, out, items))
 }
 
 fn is_multi(defs: &[ResourceDef], res: u16) -> bool {
