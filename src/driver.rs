@@ -85,10 +85,18 @@ fn c_string(s: &[u8]) -> Vec<u8> {
 
 fn read_record(id: u16, buf: &mut [u8]) -> Option<Vec<u8>> {
     let n = unsafe { os::lwm2m_os_storage_read(id, buf.as_mut_ptr() as *mut c_void, buf.len()) };
-    if n <= 0 || n as usize > buf.len() {
+    if n <= 0 {
         return None;
     }
-    storage::unframe(&buf[..n as usize]).map(|p| p.to_vec())
+    if n as usize > buf.len() {
+        log!(LOG_ERR, "stored record ", id, " is larger than ", buf.len(), " bytes: ignored");
+        return None;
+    }
+    let rec = storage::unframe(&buf[..n as usize]);
+    if rec.is_none() {
+        log!(LOG_WRN, "stored record ", id, " is damaged or of another layout: ignored");
+    }
+    rec.map(|p| p.to_vec())
 }
 
 fn sec_kind(k: SecKind) -> c_int {
@@ -206,6 +214,10 @@ impl Driver {
         let t = now();
         while let Some(line) = shared::pop_at_notif() {
             self.engine.handle_at_notif(t, &line);
+        }
+        let dropped = shared::take_at_dropped();
+        if dropped > 0 {
+            log!(LOG_WRN, "AT notifications dropped (queue full or line too long): ", dropped);
         }
         for conn in 0..MAX_CONNS as ConnId {
             while let Some(h) = self.handle(conn) {

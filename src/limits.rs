@@ -5,8 +5,6 @@
 pub const MAX_DATAGRAM: usize = 1152;
 /// Most CoAP options we keep from one message; more → 4.02 / dropped.
 pub const MAX_OPTIONS: usize = 16;
-/// Most Uri-Path segments of a request (LwM2M paths have at most 4).
-pub const MAX_URI_PATH: usize = 4;
 /// Remembered responses for duplicate detection (RFC 7252 §4.5).
 pub const DEDUP_ENTRIES: usize = 4;
 /// Queued AT notifications waiting for the carrier thread; more are dropped (and logged).
@@ -28,8 +26,11 @@ pub const MAX_PSK_IDENTITY_LEN: usize = 128;
 pub const MAX_PSK_KEY_LEN: usize = 64;
 /// Longest registration location path ("/rd/abc...") kept.
 pub const MAX_LOCATION_LEN: usize = 64;
-/// Largest persisted record.
-pub const MAX_RECORD_LEN: usize = 1024;
+/// Largest persisted record (framing included). Four Security instances at
+/// their limits (URI 255, identity 128, key 64) fit; so do a server's 16
+/// attribute levels and 8 observations. A larger record is refused (and
+/// logged) when written, never silently lost when read back.
+pub const MAX_RECORD_LEN: usize = 2048;
 /// Largest body a server may write block-wise (RFC 7959 Block1) outside
 /// firmware packages; more → 4.13 with Size1.
 pub const MAX_BLOCK1_BODY: usize = 4096;

@@ -83,6 +83,12 @@ pub fn push_at_notif(line: &str) {
     }
 }
 
+/// How many AT notifications were dropped since the last call (queue full
+/// or line too long).
+pub fn take_at_dropped() -> u32 {
+    with(|s| core::mem::take(&mut s.at_dropped))
+}
+
 /// Take the oldest queued AT notification.
 pub fn pop_at_notif() -> Option<String> {
     with(|s| s.at_notifs.pop_front())

@@ -363,11 +363,6 @@ impl Engine {
         matches!(self.step, Step::Stopped)
     }
 
-    /// The endpoint client name (empty until the IMEI is known).
-    pub fn endpoint_name(&self) -> &str {
-        &self.endpoint_name
-    }
-
     /// Current objects (for tests and diagnostics).
     pub fn objects(&self) -> &Objects {
         &self.objects
@@ -447,24 +442,28 @@ impl Engine {
         }
     }
 
+    /// Queue a record for storage; one too large to be read back at the next
+    /// boot is refused here, loudly, instead of vanishing then.
+    pub(super) fn store(&mut self, id: u16, payload: &[u8]) {
+        if payload.len() + 8 > crate::limits::MAX_RECORD_LEN {
+            log!(LOG_ERR, "record ", id, " too large to store: ", payload.len());
+            return;
+        }
+        self.outbox.push_back(Action::Store { id, data: storage::frame(payload) });
+    }
+
     fn persist(&mut self) {
-        let sec = storage::frame(&self.objects.encode_security());
-        let srv = storage::frame(&self.objects.encode_server());
-        let acl = storage::frame(&self.objects.encode_acl());
-        let misc = storage::frame(&[self.bootstrapped as u8]);
-        let locs = storage::frame(&encode_locations(&self.locations));
         // The flag goes last: a power cut before it means "bootstrap again".
-        self.outbox.push_back(Action::Store { id: storage::SECURITY, data: sec });
-        self.outbox.push_back(Action::Store { id: storage::SERVER, data: srv });
-        self.outbox.push_back(Action::Store { id: storage::ACL, data: acl });
-        self.outbox.push_back(Action::Store { id: storage::LOCATIONS, data: locs });
-        self.outbox.push_back(Action::Store { id: storage::MISC, data: misc });
+        self.store(storage::SECURITY, &self.objects.encode_security());
+        self.store(storage::SERVER, &self.objects.encode_server());
+        self.store(storage::ACL, &self.objects.encode_acl());
+        self.store(storage::LOCATIONS, &encode_locations(&self.locations));
+        self.store(storage::MISC, &[self.bootstrapped as u8]);
         self.committed = self.objects.clone();
     }
 
     fn persist_locations(&mut self) {
-        let locs = storage::frame(&encode_locations(&self.locations));
-        self.outbox.push_back(Action::Store { id: storage::LOCATIONS, data: locs });
+        self.store(storage::LOCATIONS, &encode_locations(&self.locations));
     }
 
     fn link_up(&mut self, then: AfterLink) {

@@ -282,8 +282,8 @@ impl Engine {
     /// Keep this server's observations and attributes for the next boot.
     fn persist_reporting(&mut self, i: usize) {
         let s = &self.sessions[i];
-        let rec = crate::storage::frame(&super::reporting_store::encode(&s.attrs, &s.observations));
-        self.outbox.push_back(Action::Store { id: crate::storage::REPORTING + s.conn as u16, data: rec });
+        let rec = super::reporting_store::encode(&s.attrs, &s.observations);
+        self.store(crate::storage::REPORTING + s.conn as u16, &rec);
     }
 
     fn effective_attrs(&self, ssid: u16, store: &AttributeStore, p: &Path) -> Attributes {

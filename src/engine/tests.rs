@@ -518,3 +518,27 @@ fn random_bootstrap_requests_never_panic() {
     assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::POST, &["bs"], None, None, b"")), Code::CHANGED);
     assert!(s.events.contains(&Event::Bootstrapped));
 }
+
+#[test]
+fn the_largest_bootstrap_configuration_is_stored_and_read_back() {
+    let mut s = Sim::new(BTreeMap::new());
+    let req = to_bootstrap_request(&mut s);
+    s.deliver(BOOTSTRAP_CONN, &ack(&req, Code::CHANGED, &[]));
+    let long_host = "h".repeat(240);
+    for inst in 1..=3u16 {
+        let uri = alloc::format!("coaps://{long_host}:{}", 5680 + inst);
+        let sec = security_tlv(&uri, inst as i64, &[b'i'; 128], &[0x5A; 64]);
+        let p = inst.to_string();
+        assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::PUT, &["0", &p], Some(TLV), None, &sec)), Code::CHANGED);
+        let p = (inst - 1).to_string();
+        let srv = server_tlv(inst as i64, 60);
+        assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::PUT, &["1", &p], Some(TLV), None, &srv)), Code::CHANGED);
+    }
+    assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::POST, &["bs"], None, None, b"")), Code::CHANGED);
+    let rec = &s.stores[&crate::storage::SECURITY];
+    assert!(rec.len() > 1024, "a record the old 1 KB read buffer would have lost: {}", rec.len());
+    assert!(rec.len() <= crate::limits::MAX_RECORD_LEN);
+    let s2 = Sim::new(s.stores.clone());
+    assert_eq!(s2.e.objects().security.instances.len(), 4, "bootstrap account + 3 servers after a reboot");
+    assert_eq!(s2.e.objects(), s.e.objects());
+}

@@ -31,13 +31,6 @@ use server::{ServerInstance, ServerObject};
 /// `LWM2M_ACL_BOOTSTRAP_SHORT_SERVER_ID`: the bootstrap account's ssid.
 pub const BOOTSTRAP_SSID: u16 = 65535;
 
-/// Who performs an operation.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Caller {
-    BootstrapServer,
-    Server,
-}
-
 /// Every object of the client.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Objects {
