@@ -655,6 +655,11 @@ impl Engine {
     /// An unsolicited AT notification.
     pub fn handle_at_notif(&mut self, now: Instant, line: &str) {
         let Some(stat) = modem::parse_cereg_notif(line) else { return };
+        if matches!(self.step, Step::Servers) && self.link_status.is_registered() && stat != self.link_status {
+            // Not acted upon yet (a later issue): a lost link shows up as
+            // failing sends, which reconnect and defer as usual.
+            log!(LOG_WRN, "network registration changed while serving: +CEREG ", line.as_bytes());
+        }
         self.link_status = stat;
         if let Step::WaitRegistration { then, .. } = self.step {
             if stat.is_registered() && !self.awaiting {
