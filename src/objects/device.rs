@@ -314,22 +314,22 @@ pub fn format_utc_offset(minutes: i32, out: &mut String) {
 /// optional "UTC" prefix; -720..=840 minutes. Returns minutes.
 pub fn parse_utc_offset(s: &str) -> Option<i32> {
     let s = s.strip_prefix("UTC").unwrap_or(s).as_bytes();
-    let (sign, rest) = match s.first()? {
-        b'+' => (1, &s[1..]),
-        b'-' => (-1, &s[1..]),
+    // Only the shapes ±HH, ±HHMM and ±HH:MM (LwM2M 1.0 TS Appendix E.4,
+    // ISO 8601): matched as whole byte patterns, so no input can index out
+    // of bounds.
+    let (sign, h1, h0, m1, m0) = match *s {
+        [sign, h1, h0] => (sign, h1, h0, b'0', b'0'),
+        [sign, h1, h0, m1, m0] | [sign, h1, h0, b':', m1, m0] => (sign, h1, h0, m1, m0),
         _ => return None,
     };
-    let digits: heapless::Vec<u8, 4> = match rest.len() {
-        2 | 4 => rest.iter().copied().collect(),
-        5 if rest[2] == b':' => rest.iter().copied().filter(|&c| c != b':').collect(),
+    let sign = match sign {
+        b'+' => 1,
+        b'-' => -1,
         _ => return None,
     };
-    if !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let n = |i: usize| (digits[i] - b'0') as i32;
-    let h = n(0) * 10 + n(1);
-    let m = if digits.len() == 4 { n(2) * 10 + n(3) } else { 0 };
+    let digit = |c: u8| c.is_ascii_digit().then(|| (c - b'0') as i32);
+    let h = digit(h1)? * 10 + digit(h0)?;
+    let m = digit(m1)? * 10 + digit(m0)?;
     if m >= 60 {
         return None;
     }
@@ -528,5 +528,28 @@ mod offset_tests {
         for bad in ["", "01", "+1", "+14:01", "-12:30", "+01:60", "UTC", "+0a"] {
             assert_eq!(parse_utc_offset(bad), None, "{bad}");
         }
+    }
+
+    /// Regression: `+:::::` indexed out of bounds (a server could reboot the
+    /// device with one plain-text write to /3/0/14). Every short string over
+    /// a hostile alphabet now parses or is refused.
+    #[test]
+    fn utc_offset_never_panics() {
+        for bad in ["+:::::", "+1::::", "+::", "-:", "+1:", "+12:3", "+123:4", "+12345", "UTC+:::::"] {
+            assert_eq!(parse_utc_offset(bad), None, "{bad}");
+        }
+        let alphabet = b"+-:09U";
+        for len in 0..=7u32 {
+            for mut n in 0..alphabet.len().pow(len) {
+                let mut s = String::new();
+                for _ in 0..len {
+                    s.push(alphabet[n % alphabet.len()] as char);
+                    n /= alphabet.len();
+                }
+                let _ = parse_utc_offset(&s);
+            }
+        }
+        assert_eq!(parse_utc_offset("+12:30"), Some(750));
+        assert_eq!(parse_utc_offset("-0000"), Some(0));
     }
 }
