@@ -126,6 +126,14 @@ impl Driver {
                 let r = unsafe { os::lwm2m_os_sec_delete(tag, sec_kind(kind)) };
                 self.engine.handle_result(t, if r == 0 { Ok(String::new()) } else { Err(r) });
             }
+            Action::SecExists { tag, kind } => {
+                let r = unsafe { os::lwm2m_os_sec_exists(tag, sec_kind(kind)) };
+                self.engine.handle_result(t, match r {
+                    1 => Ok(String::new()),
+                    0 => Err(-err::ENOENT),
+                    e => Err(e.min(-1)),
+                });
+            }
             Action::Open { conn, host, port, sec_tag, local_port } => {
                 self.close(conn);
                 let h = c_string(host.as_bytes());

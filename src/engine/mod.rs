@@ -22,7 +22,7 @@ use crate::fifo::Fifo;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::carrier::{self, BOOTSTRAP_IDLE_TIMEOUT_S, BOOTSTRAP_LOCAL_PORT, BOOTSTRAP_SEC_TAG};
+use crate::carrier::{self, BOOTSTRAP_LOCAL_PORT, BOOTSTRAP_SEC_TAG, BOOTSTRAP_SILENCE_S};
 use crate::coap::endpoint::{Endpoint, Incoming, Timeout};
 use crate::coap::msg::{option, Code, Message, MessageWriter, MsgType};
 use crate::log;
@@ -83,6 +83,9 @@ pub enum Action {
     SecWrite { tag: u32, kind: SecKind, data: Vec<u8> },
     /// Delete a credential; result: Ok or error code (-ENOENT is fine).
     SecDelete { tag: u32, kind: SecKind },
+    /// Is a credential there? Result: Ok if so, Err(-ENOENT) if not, other
+    /// errors if the modem cannot tell.
+    SecExists { tag: u32, kind: SecKind },
     /// Open (and for DTLS, handshake) a connection; result: Ok or error code.
     Open { conn: ConnId, host: String, port: u16, sec_tag: Option<u32>, local_port: u16 },
     /// Send a datagram on an open connection.
@@ -102,7 +105,10 @@ pub enum Action {
 impl Action {
     /// Does the driver owe the engine a `handle_result` for this action?
     pub fn needs_result(&self) -> bool {
-        matches!(self, Action::At(_) | Action::SecWrite { .. } | Action::SecDelete { .. } | Action::Open { .. })
+        matches!(
+            self,
+            Action::At(_) | Action::SecWrite { .. } | Action::SecDelete { .. } | Action::SecExists { .. } | Action::Open { .. }
+        )
     }
 }
 
@@ -141,8 +147,18 @@ impl Stored {
         locations: Option<&[u8]>,
     ) -> Stored {
         let objects = match (security, server) {
-            (Some(sec), Some(srv)) => Objects::decode(sec, srv, acl.unwrap_or(&[])),
-            _ => None,
+            (Some(sec), Some(srv)) => {
+                let o = Objects::decode(sec, srv, acl.unwrap_or(&[]));
+                if o.is_none() {
+                    log!(LOG_ERR, "stored configuration does not load: starting from factory state");
+                }
+                o
+            }
+            (None, None) => None,
+            _ => {
+                log!(LOG_ERR, "stored configuration incomplete: starting from factory state");
+                None
+            }
         };
         let bootstrapped = objects.is_some() && misc.is_some_and(|m| m.first() == Some(&1));
         Stored { objects, bootstrapped, locations: locations.map(decode_locations).unwrap_or_default(), reporting: Vec::new() }
@@ -228,6 +244,10 @@ enum AfterLink {
 struct KeyJob {
     writes: Fifo<Action>,
     then: AfterLink,
+    /// Store the "bootstrapped" flag once every write succeeded: the flag is
+    /// the last thing a bootstrap writes (behaviour.md §7.7), so a power cut
+    /// before it means "bootstrap again", never "bootstrapped without keys".
+    commit_bootstrap: bool,
 }
 
 /// Where the client is.
@@ -241,6 +261,9 @@ enum Step {
     WaitRegistration { deadline: Instant, then: AfterLink },
     /// Reading the modem identity: index into `IDENTITY_AT`.
     Identity(usize),
+    /// Second boot: checking that server account `n` (0-based) still has
+    /// its PSK in the modem before using the stored configuration.
+    CheckingKeys(usize),
     /// AT+CFUN=4 sent to write credentials.
     GoingOffline(KeyJob),
     /// Writing credentials (one result pending).
@@ -285,6 +308,8 @@ pub struct Engine {
     stored_reporting: Vec<(ConnId, Vec<u8>)>,
     /// Keys for the bootstrap server were written this boot.
     bs_keys_written: bool,
+    /// The stored configuration's server keys were found in the modem.
+    keys_checked: bool,
     bs_attempts: u32,
     bs_endpoint: Endpoint,
     sessions: Vec<ServerSession>,
@@ -305,7 +330,10 @@ impl Engine {
         let (objects, bootstrapped) = match stored.objects {
             // A changed bootstrap URI means a new bootstrap (design.md §5:
             // no flash erase needed).
-            Some(o) if o.bootstrap_account().is_some_and(|b| b.uri == uri) => (o, stored.bootstrapped),
+            // A configuration whose bootstrap server overwrote our bootstrap
+            // account (no instance with resource 1 set) is kept: bootstrapping
+            // again uses the configured URI anyway.
+            Some(o) if o.bootstrap_account().is_none_or(|b| b.uri == uri) => (o, stored.bootstrapped),
             Some(_) => {
                 log!(LOG_INF, "bootstrap URI changed: bootstrapping again");
                 (factory, false)
@@ -329,6 +357,7 @@ impl Engine {
             locations: if bootstrapped { stored.locations } else { Vec::new() },
             stored_reporting: if bootstrapped { stored.reporting } else { Vec::new() },
             bs_keys_written: false,
+            keys_checked: false,
             bs_attempts: 0,
             bs_endpoint: Endpoint::new(seed as u16, seed),
             sessions: Vec::new(),
@@ -452,14 +481,40 @@ impl Engine {
         self.outbox.push_back(Action::Store { id, data: storage::frame(payload) });
     }
 
+    /// Store the objects and locations, then the flag (last: a power cut
+    /// before it means "bootstrap again").
     fn persist(&mut self) {
-        // The flag goes last: a power cut before it means "bootstrap again".
+        self.persist_objects();
+        self.store(storage::MISC, &[self.bootstrapped as u8]);
+    }
+
+    /// Store the configuration (Security, Server, Access Control) and the
+    /// registration locations. A configuration that would not read back is
+    /// not stored (Bootstrap-Finish refuses those, see `check_storable`;
+    /// this is the last guard), so the record on flash stays the old one.
+    fn persist_objects(&mut self) {
+        if let Err(why) = self.objects.check_storable() {
+            log!(LOG_ERR, "configuration not stored: ", why);
+            return;
+        }
         self.store(storage::SECURITY, &self.objects.encode_security());
         self.store(storage::SERVER, &self.objects.encode_server());
         self.store(storage::ACL, &self.objects.encode_acl());
         self.store(storage::LOCATIONS, &encode_locations(&self.locations));
-        self.store(storage::MISC, &[self.bootstrapped as u8]);
         self.committed = self.objects.clone();
+    }
+
+    /// Server accounts whose PSK lives in the modem: (sec tag, index).
+    /// Accounts past the third get no tag and are not served.
+    fn psk_accounts(&self) -> impl Iterator<Item = (u32, &security::SecurityInstance)> {
+        self.objects
+            .security
+            .instances
+            .iter()
+            .filter(|s| !s.bootstrap)
+            .enumerate()
+            .filter_map(|(i, sec)| carrier::server_sec_tag(i).map(|tag| (tag, sec)))
+            .filter(|(_, sec)| sec.uri.starts_with("coaps://") && sec.mode == security::mode::PSK)
     }
 
     fn persist_locations(&mut self) {
@@ -473,9 +528,9 @@ impl Engine {
     }
 
     /// Take the link offline, write `writes`, bring it back, then `then`.
-    fn offline_cycle(&mut self, writes: Fifo<Action>, then: AfterLink) {
+    fn offline_cycle(&mut self, writes: Fifo<Action>, then: AfterLink, commit_bootstrap: bool) {
         self.emit(Event::Disconnecting);
-        self.step = Step::GoingOffline(KeyJob { writes, then });
+        self.step = Step::GoingOffline(KeyJob { writes, then, commit_bootstrap });
         self.request(Action::At(cmd::LINK_OFFLINE));
     }
 
@@ -485,7 +540,12 @@ impl Engine {
                 self.step = Step::WritingKeys(job);
                 self.request(a);
             }
-            None => self.link_up(job.then),
+            None => {
+                if job.commit_bootstrap {
+                    self.store(storage::MISC, &[1]);
+                }
+                self.link_up(job.then)
+            }
         }
     }
 
@@ -524,6 +584,7 @@ impl Engine {
                 Err(e) => self.link_failed(e),
             },
             Step::Identity(i) => self.identity_result(now, i, res),
+            Step::CheckingKeys(n) => self.key_check_result(now, n, res),
             Step::GoingOffline(job) => match res {
                 Ok(_) => {
                     self.link_status = RegStatus::NotRegistered;
@@ -620,7 +681,9 @@ impl Engine {
             self.step = Step::Idle;
             return;
         }
-        if self.bootstrapped && self.objects.has_server() {
+        if self.bootstrapped && self.objects.has_server() && !self.keys_checked {
+            self.check_next_key(now, 0);
+        } else if self.bootstrapped && self.objects.has_server() {
             self.lte_ready();
             self.start_servers(now);
         } else if self.config.bootstrap_uri.as_deref().is_none_or(str::is_empty) {
@@ -639,9 +702,53 @@ impl Engine {
                 None => Action::SecDelete { tag: BOOTSTRAP_SEC_TAG, kind: SecKind::Psk },
             });
             self.bs_keys_written = true;
-            self.offline_cycle(writes, AfterLink::Bootstrap);
+            self.offline_cycle(writes, AfterLink::Bootstrap, false);
         } else {
             self.bootstrap_open();
+        }
+    }
+
+    /// Second boot: ask the modem whether the PSK of the `n`-th keyed
+    /// server account is there; past the last, go on as bootstrapped.
+    fn check_next_key(&mut self, now: Instant, n: usize) {
+        let tag = self.psk_accounts().nth(n).map(|(tag, _)| tag);
+        match tag {
+            Some(tag) => {
+                self.step = Step::CheckingKeys(n);
+                self.request(Action::SecExists { tag, kind: SecKind::Psk });
+            }
+            None => {
+                self.keys_checked = true;
+                self.link_ready(now);
+            }
+        }
+    }
+
+    fn key_check_result(&mut self, now: Instant, n: usize, res: ActionResult) {
+        match res {
+            Ok(_) => self.check_next_key(now, n + 1),
+            Err(e) if e == -err::ENOENT => {
+                // Stored state inconsistent (e.g. written by a build that
+                // stored the flag before the keys, or keys deleted by the
+                // application): the stored servers cannot be reached.
+                let tag = self.psk_accounts().nth(n).map_or(0, |(t, _)| t);
+                log!(LOG_ERR, "stored state inconsistent: bootstrapped, but no PSK under sec tag ", tag, ": bootstrapping again");
+                let uri = self.config.bootstrap_uri.clone().unwrap_or_default();
+                self.objects = Objects::factory(&uri, self.config.psk.is_some());
+                self.bootstrapped = false;
+                self.locations.clear();
+                self.stored_reporting.clear();
+                self.store(storage::MISC, &[0]);
+                self.committed = self.objects.clone();
+                self.keys_checked = true;
+                self.link_ready(now);
+            }
+            Err(e) => {
+                // The modem cannot tell: trust the stored state (a missing key
+                // then shows as a failing handshake, deferred as usual).
+                log!(LOG_WRN, "cannot check the server PSK: ", e);
+                self.check_next_key(now, n + 1);
+            }
         }
     }
 
@@ -812,7 +919,7 @@ impl Engine {
                 }
                 if m.code == Code::CHANGED {
                     log!(LOG_INF, "bootstrap request accepted");
-                    self.step = Step::BsSession { deadline: now.add_secs(BOOTSTRAP_IDLE_TIMEOUT_S) };
+                    self.step = Step::BsSession { deadline: now.add_secs(BOOTSTRAP_SILENCE_S) };
                 } else if m.code == Code::FORBIDDEN {
                     self.defer_bootstrap(now, crate::capi::LWM2M_CARRIER_DEFERRED_BOOTSTRAP_SEQUENCE, true);
                 } else {
@@ -828,16 +935,24 @@ impl Engine {
                 if matches!(self.step, Step::BsRequested) && self.bs_endpoint.busy() {
                     self.bs_endpoint.cancel_request();
                 }
-                let deadline = now.add_secs(BOOTSTRAP_IDLE_TIMEOUT_S);
+                let deadline = now.add_secs(BOOTSTRAP_SILENCE_S);
                 self.step = Step::BsSession { deadline };
                 self.bootstrap_request(now, &m);
+            }
+            Incoming::Handled => {
+                // A retransmitted request (answered again from the
+                // deduplication cache): the server is alive, and its next
+                // request may still be on its way.
+                if let Step::BsSession { .. } = self.step {
+                    self.step = Step::BsSession { deadline: now.add_secs(BOOTSTRAP_SILENCE_S) };
+                }
             }
             Incoming::Reset { of_request: true, .. } => {
                 if matches!(self.step, Step::BsRequested) {
                     self.defer_bootstrap(now, crate::capi::LWM2M_CARRIER_DEFERRED_BOOTSTRAP_SEQUENCE, true);
                 }
             }
-            Incoming::Reset { .. } | Incoming::Handled | Incoming::Malformed => {}
+            Incoming::Reset { .. } | Incoming::Malformed => {}
         }
     }
 
@@ -858,11 +973,22 @@ impl Engine {
             return (Code::BAD_OPTION, Vec::new(), None);
         }
         if m.code == Code::POST && is_bs_finish(m) {
-            if self.objects.has_server() {
-                return (Code::CHANGED, Vec::new(), None);
+            if !self.objects.has_server() {
+                log!(LOG_WRN, "bootstrap finish without a usable server account");
+                return (Code::NOT_ACCEPTABLE, Vec::new(), None);
             }
-            log!(LOG_WRN, "bootstrap finish without a usable server account");
-            return (Code::NOT_ACCEPTABLE, Vec::new(), None);
+            // TS 1.0.2 §5.2.7.6: the client checks the configuration at
+            // Bootstrap-Finish; one that would not read back after a reboot
+            // (and so bootstrap again at every boot) is refused.
+            if let Err(why) = self.objects.check_storable() {
+                log!(LOG_WRN, "bootstrap finish refused: ", why);
+                return (Code::BAD_REQUEST, Vec::new(), None);
+            }
+            let accounts = self.objects.security.instances.iter().filter(|s| !s.bootstrap).count();
+            if accounts > carrier::MAX_SERVER_ACCOUNTS {
+                log!(LOG_WRN, "bootstrap wrote ", accounts, " server accounts: only the first 3 are served");
+            }
+            return (Code::CHANGED, Vec::new(), None);
         }
         let path = match Path::parse(m.options_of(option::URI_PATH)) {
             Ok(p) => p,
@@ -905,33 +1031,35 @@ impl Engine {
         self.bootstrap_open();
     }
 
+    /// Bootstrap-Finish answered 2.04: store the configuration, write the
+    /// server keys, and only then the "bootstrapped" flag (behaviour.md
+    /// §7.7). Order on flash and in the modem:
+    /// 1. flag cleared (a re-bootstrap: the old flag must not vouch for the
+    ///    new configuration), 2. Security/Server/ACL/locations,
+    /// 3. keys into sec tags 26.. (offline, §7.5), 4. flag set.
+    /// A power cut anywhere before 4 boots into a new bootstrap.
     fn bootstrap_finished(&mut self, now: Instant) {
         log!(LOG_INF, "bootstrap finished");
         self.outbox.push_back(Action::Close { conn: BOOTSTRAP_CONN });
         self.bs_attempts = 0;
         self.bootstrapped = true;
+        self.keys_checked = true;
         self.locations.clear();
         self.emit(Event::Bootstrapped);
-        self.persist();
-        // Server credentials into sec tags 26.. (offline, §7.5).
+        self.store(storage::MISC, &[0]);
+        self.persist_objects();
         let mut writes = Fifo::new();
         self.sessions.clear();
-        for (i, sec) in self.objects.security.instances.iter().filter(|s| !s.bootstrap).enumerate() {
-            if !sec.uri.starts_with("coaps://") || sec.mode != security::mode::PSK {
-                continue;
-            }
-            let tag = BOOTSTRAP_SEC_TAG + 1 + i as u32;
-            if tag > carrier::LAST_SERVER_SEC_TAG {
-                break;
-            }
+        for (tag, sec) in self.psk_accounts() {
             writes.push_back(Action::SecWrite { tag, kind: SecKind::Identity, data: sec.identity.clone() });
             writes.push_back(Action::SecWrite { tag, kind: SecKind::Psk, data: hex(&sec.secret_key) });
         }
         if writes.is_empty() {
+            self.store(storage::MISC, &[1]);
             self.lte_ready();
             self.start_servers(now);
         } else {
-            self.offline_cycle(writes, AfterLink::Servers);
+            self.offline_cycle(writes, AfterLink::Servers, true);
         }
     }
 }

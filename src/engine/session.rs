@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 
 use super::{content_format, Action, ActionResult, ConnId, Engine, Event, ServerUri, Step, KNOWN_OPTIONS};
 use crate::capi::{LWM2M_CARRIER_DEFERRED_SERVER_CONNECT, LWM2M_CARRIER_DEFERRED_SERVER_NO_ROUTE, LWM2M_CARRIER_DEFERRED_SERVER_REGISTRATION};
-use crate::carrier::{self, BOOTSTRAP_SEC_TAG, SERVER_LOCAL_PORT_BASE, UPDATE_EARLY_S};
+use crate::carrier::{self, SERVER_LOCAL_PORT_BASE};
 use crate::coap::block::Block;
 use crate::coap::blockwise::{self, Block1Assembler, Block1Outcome};
 use crate::coap::endpoint::{Endpoint, Incoming, Timeout};
@@ -66,6 +66,9 @@ pub(super) struct ServerSession {
     pub binding: String,
     pub endpoint: Endpoint,
     pub state: SessionState,
+    /// When the first copy of the Register or Update in flight was sent:
+    /// the earliest moment the server can have refreshed the registration.
+    pub request_sent: Instant,
     pub attempts: u32,
     pub registered: bool,
     /// Write-Attributes of this server (TS §5.4.4: per server).
@@ -212,10 +215,12 @@ impl Engine {
             // answer a reused MID from its duplicate cache (RFC 7252 §4.5).
             self.seed = self.seed.wrapping_mul(0x9E37_79B9).wrapping_add(0x7F4A_7C15);
             let mut n = 0u8;
-            let mut tag_index = 0u32;
             let mut sessions = Vec::new();
-            for sec in self.objects.security.instances.iter().filter(|s| !s.bootstrap) {
-                tag_index += 1;
+            for (index, sec) in self.objects.security.instances.iter().filter(|s| !s.bootstrap).enumerate() {
+                let Some(sec_tag) = carrier::server_sec_tag(index) else {
+                    log!(LOG_WRN, "server account ", sec.ssid, " beyond the 3 the library serves: ignored");
+                    break;
+                };
                 let Some(srv) = self.objects.server.by_ssid(sec.ssid) else { continue };
                 let Some(uri) = ServerUri::parse(&sec.uri) else {
                     log!(LOG_WRN, "invalid server URI: ", sec.uri.clone());
@@ -226,7 +231,7 @@ impl Engine {
                 sessions.push(ServerSession {
                     conn: n,
                     ssid: sec.ssid,
-                    sec_tag: uri.secure.then_some(BOOTSTRAP_SEC_TAG + tag_index),
+                    sec_tag: uri.secure.then_some(sec_tag),
                     uri,
                     local_port: SERVER_LOCAL_PORT_BASE + n as u16,
                     lifetime_s: srv.lifetime_s,
@@ -234,6 +239,7 @@ impl Engine {
                     binding: srv.binding.clone(),
                     endpoint: Endpoint::new(seed as u16, seed),
                     state: SessionState::Idle,
+                    request_sent: now,
                     attempts: 0,
                     registered: false,
                     attrs: AttributeStore::new(),
@@ -373,6 +379,7 @@ impl Engine {
             s.observations.clear();
         }
         let _ = s.endpoint.send_request(now, mid, &token, true, bytes);
+        s.request_sent = now;
         s.state = SessionState::Registering;
         if cleared {
             self.persist_reporting(i);
@@ -406,6 +413,7 @@ impl Engine {
         }
         log!(LOG_DBG, "registration update to server ", s.ssid);
         let _ = s.endpoint.send_request(now, mid, &token, true, w.finish());
+        s.request_sent = now;
         s.state = SessionState::Updating;
     }
 
@@ -482,8 +490,12 @@ impl Engine {
         let s = &mut self.sessions[i];
         s.attempts = 0;
         s.registered = true;
-        let early = (s.lifetime_s as u64).saturating_sub(UPDATE_EARLY_S).max(1);
-        s.state = SessionState::Registered { next_update: now.add_secs(early) };
+        // The server's lifetime runs from the copy it accepted, which may be
+        // the first of several (a lossy link): count from the first, and
+        // leave room for our own retransmissions (carrier::update_margin_s).
+        let margin = carrier::update_margin_s(s.registered_lifetime_s, crate::coap::endpoint::MAX_TRANSMIT_WAIT_MS / 1000);
+        let due = s.request_sent.add_secs((s.registered_lifetime_s as u64).saturating_sub(margin));
+        s.state = SessionState::Registered { next_update: due.max(now.add_secs(1)) };
         if !self.registered_sent && self.sessions.iter().all(|s| s.registered) {
             self.registered_sent = true;
             log!(LOG_INF, "registered");

@@ -91,6 +91,10 @@ pub(super) struct Sim {
     pub attach: bool,
     /// Message IDs of the servers' requests.
     pub next_mid: u16,
+    /// When set, the flash records and modem keys after every persistent
+    /// write (record store, key write or delete): the states a power cut
+    /// can leave behind.
+    pub cut_points: Option<Vec<(BTreeMap<u16, Vec<u8>>, BTreeMap<(u32, u8), Vec<u8>>)>>,
 }
 
 fn kind_id(k: SecKind) -> u8 {
@@ -148,7 +152,15 @@ impl Sim {
             reboots: 0,
             attach: true,
             next_mid: 0x4000,
+            cut_points: None,
         }
+    }
+
+    /// The same device after a reboot: flash records and modem keys kept.
+    pub fn rebooted(&self) -> Sim {
+        let mut s = Sim::new(self.stores.clone());
+        s.creds = self.creds.clone();
+        s
     }
 
     pub fn at_answer(&mut self, cmd: &str) -> ActionResult {
@@ -202,6 +214,10 @@ impl Sim {
                         self.creds.remove(&(tag, kind_id(kind)));
                         self.e.handle_result(now, Ok(String::new()));
                     }
+                    Action::SecExists { tag, kind } => {
+                        let there = self.creds.contains_key(&(tag, kind_id(kind)));
+                        self.e.handle_result(now, if there { Ok(String::new()) } else { Err(-2) });
+                    }
                     Action::Open { conn, host, port, sec_tag, local_port } => {
                         self.opened.push((conn, host, port, sec_tag, local_port));
                         let r = self.open_result.get(&conn).copied().unwrap_or(0);
@@ -219,6 +235,11 @@ impl Sim {
                         self.env.device.firmware_version = idn.firmware_version;
                     }
                     Action::Reboot | Action::FactoryReset => self.reboots += 1,
+                }
+                if let Some(cuts) = &mut self.cut_points {
+                    if cuts.last().is_none_or(|(st, cr)| *st != self.stores || *cr != self.creds) {
+                        cuts.push((self.stores.clone(), self.creds.clone()));
+                    }
                 }
             }
             if self.notifs.is_empty() {

@@ -79,19 +79,21 @@ fn first_boot_is_the_0_10_sequence() {
 }
 
 #[test]
-fn registration_update_is_sent_4_s_before_the_lifetime_ends() {
+fn registration_update_leaves_room_for_its_retransmissions() {
+    // Lifetime 60 s: the Update goes out MAX_TRANSMIT_WAIT (14 s) before the
+    // registration would expire, so even its last retransmission arrives.
     let mut s = Sim::new(BTreeMap::new());
     bootstrap(&mut s, 60);
     register(&mut s);
-    s.advance(55_999);
-    assert!(s.take_sent(1).is_empty(), "no update before lifetime - 4 s");
+    s.advance(45_999);
+    assert!(s.take_sent(1).is_empty(), "no update before lifetime - 14 s");
     s.advance(1);
     let upd = s.last_sent(1);
     let m = Message::parse(&upd).unwrap();
     assert_eq!((m.code, uri_path(&m)), (Code::POST, vec!["rd".to_string(), "abc".into()]));
     assert!(m.payload.is_empty() && uri_query(&m).is_empty());
     s.deliver(1, &ack(&upd, Code::CHANGED, &[]));
-    s.advance(56_000);
+    s.advance(46_000);
     assert_eq!(s.take_sent(1).len(), 1, "the next update follows one lifetime later");
 }
 
@@ -112,11 +114,12 @@ fn second_boot_registers_without_bootstrap() {
     let mut s = Sim::new(BTreeMap::new());
     bootstrap(&mut s, 60);
     register(&mut s);
-    let mut s2 = Sim::new(s.stores.clone());
+    let mut s2 = s.rebooted();
     s2.boot();
     use Event::*;
     assert_eq!(s2.events, vec![Connecting, Connected, LteReady]);
-    assert!(s2.creds.is_empty(), "no credential writes on second boot");
+    assert_eq!(s2.creds, s.creds, "no credential writes on second boot");
+    assert_eq!(s2.at.iter().filter(|c| *c == "AT+CFUN=4").count(), 0, "no offline cycle on second boot");
     assert_eq!(s2.opened, vec![(1, "dm.example".into(), 5684, Some(26), 10000)]);
     let upd = s2.last_sent(1);
     assert_eq!(uri_path(&Message::parse(&upd).unwrap()), ["rd", "abc"]);
@@ -129,7 +132,7 @@ fn changed_bootstrap_uri_bootstraps_again() {
     let mut s = Sim::new(BTreeMap::new());
     bootstrap(&mut s, 60);
     register(&mut s);
-    let mut s2 = Sim::new(s.stores.clone());
+    let mut s2 = s.rebooted();
     s2.e.config.bootstrap_uri = Some("coaps://other.example:5784".into());
     // Rebuild with the new URI as init would.
     let stores = s.stores.clone();
@@ -209,8 +212,10 @@ fn lifetime_write_is_announced_with_an_update() {
     let m = Message::parse(&upd).unwrap();
     assert_eq!(uri_query(&m), ["lt=20"]);
     s.deliver(1, &ack(&upd, Code::CHANGED, &[]));
-    s.advance(16_000);
-    assert_eq!(s.take_sent(1).len(), 1, "next update 16 s later");
+    s.advance(9_999);
+    assert!(s.take_sent(1).is_empty(), "lifetime 20 s: the margin is half of it");
+    s.advance(1);
+    assert_eq!(s.take_sent(1).len(), 1, "next update 10 s later");
     assert_eq!(code_of(&s.request(1, Code::PUT, &["1", "0", "1"], Some(0), None, b"abc")), Code::BAD_REQUEST);
 }
 
@@ -277,7 +282,7 @@ fn malformed_bootstrap_writes_are_rejected_and_roll_back() {
     // Partial garbage does not reach storage: the sequence times out and rolls back.
     let sec = security_tlv("coaps://dm.example:5684", 1, b"id", b"k");
     s.request(BOOTSTRAP_CONN, Code::PUT, &["0", "1"], Some(TLV), None, &sec);
-    s.advance(20_000);
+    s.advance(93_000);
     assert_eq!(s.deferred(), vec![(LWM2M_CARRIER_DEFERRED_BOOTSTRAP_SEQUENCE, 30)]);
     assert_eq!(s.e.objects(), &before);
     assert!(!s.stores.contains_key(&crate::storage::SECURITY));
@@ -421,7 +426,7 @@ fn two_servers_register_and_the_acl_decides_who_reads() {
     assert_eq!(code_of(&s.request(2, Code::POST, &["3", "0", "4"], None, None, b"")), Code::UNAUTHORIZED);
     assert_eq!(s.reboots, 0);
     // The ACL survives a reboot with the rest of the bootstrap configuration.
-    let mut s2 = Sim::new(s.stores.clone());
+    let mut s2 = s.rebooted();
     s2.boot();
     assert_eq!(s2.e.objects().acl.instances.len(), 1);
 }
@@ -538,7 +543,216 @@ fn the_largest_bootstrap_configuration_is_stored_and_read_back() {
     let rec = &s.stores[&crate::storage::SECURITY];
     assert!(rec.len() > 1024, "a record the old 1 KB read buffer would have lost: {}", rec.len());
     assert!(rec.len() <= crate::limits::MAX_RECORD_LEN);
-    let s2 = Sim::new(s.stores.clone());
+    let s2 = s.rebooted();
     assert_eq!(s2.e.objects().security.instances.len(), 4, "bootstrap account + 3 servers after a reboot");
     assert_eq!(s2.e.objects(), s.e.objects());
+}
+
+// ----- Reliability: power cuts, lossy links, stored state (issue #6) -----
+
+/// A device rebooted from `stores`/`creds`: it either bootstraps again or
+/// registers with the keys its configuration needs, never gets stuck.
+fn boots_usefully(stores: &BTreeMap<u16, Vec<u8>>, creds: &BTreeMap<(u32, u8), Vec<u8>>, cut: usize) {
+    let mut s = Sim::new(stores.clone());
+    s.creds = creds.clone();
+    s.boot();
+    let bs = s.take_sent(BOOTSTRAP_CONN);
+    let dm = s.take_sent(1);
+    match (bs.is_empty(), dm.is_empty()) {
+        (false, true) => {
+            // Bootstraps again: complete it and register.
+            let m = Message::parse(&bs[0]).unwrap();
+            assert_eq!(uri_path(&m), ["bs"], "cut {cut}");
+            s.deliver(BOOTSTRAP_CONN, &ack(&bs[0], Code::CHANGED, &[]));
+            assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::DELETE, &[], None, None, b"")), Code::DELETED);
+            let sec = security_tlv("coaps://dm.example:5684", 1, EP.as_bytes(), DM_KEY);
+            s.request(BOOTSTRAP_CONN, Code::PUT, &["0", "1"], Some(TLV), None, &sec);
+            s.request(BOOTSTRAP_CONN, Code::PUT, &["1", "0"], Some(TLV), None, &server_tlv(1, 60));
+            assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::POST, &["bs"], None, None, b"")), Code::CHANGED);
+            register(&mut s);
+        }
+        (true, false) => {
+            // Registers (or updates) with the stored configuration: its keys must be there.
+            assert!(s.creds.contains_key(&(26, 3)) && s.creds.contains_key(&(26, 4)), "cut {cut}: server used without its keys");
+            let last = dm.last().unwrap();
+            s.deliver(1, &ack(last, if uri_path(&Message::parse(last).unwrap()) == ["rd"] { Code::CREATED } else { Code::CHANGED }, &["rd", "abc"]));
+        }
+        other => panic!("cut {cut}: neither bootstrap nor registration: {other:?}, events {:?}", s.events),
+    }
+    assert_eq!(s.events.last(), Some(&Event::Registered), "cut {cut}: events {:?}", s.events);
+}
+
+#[test]
+fn a_power_cut_at_any_write_of_the_first_boot_never_loses_the_device() {
+    let mut s = Sim::new(BTreeMap::new());
+    s.cut_points = Some(Vec::new());
+    bootstrap(&mut s, 60);
+    register(&mut s);
+    let cuts = s.cut_points.take().unwrap();
+    assert!(cuts.len() >= 8, "records and keys along the first boot: {}", cuts.len());
+    for (i, (stores, creds)) in cuts.iter().enumerate() {
+        boots_usefully(stores, creds, i);
+    }
+    // The "bootstrapped" flag is the last bootstrap write: in every state
+    // where it is set, the server keys are in the modem.
+    for (i, (stores, creds)) in cuts.iter().enumerate() {
+        let flag = stores.get(&crate::storage::MISC).and_then(|r| crate::storage::unframe(r)).is_some_and(|p| p == [1]);
+        if flag {
+            assert!(creds.contains_key(&(26, 3)), "cut {i}: flag stored before the server PSK");
+        }
+    }
+}
+
+#[test]
+fn a_power_cut_during_a_re_bootstrap_never_vouches_for_the_new_configuration_without_keys() {
+    let mut s = Sim::new(BTreeMap::new());
+    bootstrap(&mut s, 60);
+    register(&mut s);
+    // Bootstrap-Request Trigger: the server sends the device back to bootstrap.
+    assert_eq!(code_of(&s.request(1, Code::POST, &["1", "0", "9"], None, None, b"")), Code::CHANGED);
+    let dereg = s.last_sent(1);
+    s.cut_points = Some(Vec::new());
+    s.deliver(1, &ack(&dereg, Code::DELETED, &[]));
+    let req = s.last_sent(BOOTSTRAP_CONN);
+    s.deliver(BOOTSTRAP_CONN, &ack(&req, Code::CHANGED, &[]));
+    s.request(BOOTSTRAP_CONN, Code::DELETE, &[], None, None, b"");
+    let sec = security_tlv("coaps://dm2.example:5684", 1, EP.as_bytes(), &[0x77; 8]);
+    s.request(BOOTSTRAP_CONN, Code::PUT, &["0", "1"], Some(TLV), None, &sec);
+    s.request(BOOTSTRAP_CONN, Code::PUT, &["1", "0"], Some(TLV), None, &server_tlv(1, 60));
+    assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::POST, &["bs"], None, None, b"")), Code::CHANGED);
+    let cuts = s.cut_points.take().unwrap();
+    for (i, (stores, creds)) in cuts.iter().enumerate() {
+        let flag = stores.get(&crate::storage::MISC).and_then(|r| crate::storage::unframe(r)).is_some_and(|p| p == [1]);
+        let new_config = stores.get(&crate::storage::SECURITY).is_some_and(|r| r.windows(3).any(|w| w == b"dm2"));
+        if flag && new_config {
+            assert_eq!(creds.get(&(26, 3)).map(Vec::as_slice), Some(&b"7777777777777777"[..]), "cut {i}: new servers vouched for with the old key");
+        }
+    }
+}
+
+#[test]
+fn bootstrapped_state_without_its_keys_bootstraps_again() {
+    let mut s = Sim::new(BTreeMap::new());
+    bootstrap(&mut s, 60);
+    register(&mut s);
+    // Flag set, PSK of sec tag 26 gone (an older build's power cut, or the
+    // application deleted it).
+    let mut s2 = s.rebooted();
+    s2.creds.remove(&(26, 3));
+    s2.boot();
+    assert!(s2.take_sent(1).is_empty(), "the stored server is not tried without its key");
+    let req = s2.last_sent(BOOTSTRAP_CONN);
+    assert_eq!(uri_path(&Message::parse(&req).unwrap()), ["bs"]);
+    assert!(s2.e.objects().security.instances.iter().all(|i| i.bootstrap), "back to factory state");
+}
+
+#[test]
+fn bootstrap_waits_out_the_servers_retransmissions() {
+    let mut s = Sim::new(BTreeMap::new());
+    let req = to_bootstrap_request(&mut s);
+    s.deliver(BOOTSTRAP_CONN, &ack(&req, Code::CHANGED, &[]));
+    // The server's first request is lost; its retransmissions (2 + 4 + 8 +
+    // 16 s ...) can arrive up to 93 s later: the original's 20 s is too short.
+    s.advance(60_000);
+    assert!(s.deferred().is_empty(), "gave up while the server may still retransmit");
+    assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::DELETE, &[], None, None, b"")), Code::DELETED);
+    // Our answer is lost too: the server's duplicate keeps the session alive.
+    s.advance(80_000);
+    s.next_mid = s.next_mid.wrapping_sub(1);
+    assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::DELETE, &[], None, None, b"")), Code::DELETED);
+    s.advance(92_999);
+    assert!(s.deferred().is_empty(), "a duplicate shows the server is alive");
+    s.advance(1);
+    assert_eq!(s.deferred(), vec![(LWM2M_CARRIER_DEFERRED_BOOTSTRAP_SEQUENCE, 30)], "silent for 93 s: given up");
+}
+
+#[test]
+fn bootstrap_account_without_short_server_id_is_accepted() {
+    // Leshan's bootstrap configuration may give the bootstrap account
+    // serverId 0 (TS: no meaning for it).
+    let mut s = Sim::new(BTreeMap::new());
+    let req = to_bootstrap_request(&mut s);
+    s.deliver(BOOTSTRAP_CONN, &ack(&req, Code::CHANGED, &[]));
+    let mut bs = Vec::new();
+    tlv::write_value(&mut bs, TlvType::ResourceValue, 0, &Value::Str(BS_URI));
+    tlv::write_value(&mut bs, TlvType::ResourceValue, 1, &Value::Bool(true));
+    tlv::write_value(&mut bs, TlvType::ResourceValue, 10, &Value::Int(0));
+    assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::PUT, &["0", "0"], Some(TLV), None, &bs)), Code::CHANGED);
+    let sec = security_tlv("coaps://dm.example:5684", 1, EP.as_bytes(), DM_KEY);
+    s.request(BOOTSTRAP_CONN, Code::PUT, &["0", "1"], Some(TLV), None, &sec);
+    s.request(BOOTSTRAP_CONN, Code::PUT, &["1", "0"], Some(TLV), None, &server_tlv(1, 60));
+    assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::POST, &["bs"], None, None, b"")), Code::CHANGED);
+    register(&mut s);
+    let s2 = s.rebooted();
+    assert_eq!(s2.e.objects(), s.e.objects(), "the configuration reads back");
+}
+
+#[test]
+fn a_configuration_that_would_not_read_back_is_refused_at_bootstrap_finish() {
+    // Server account without Short Server ID; Server instance without one;
+    // Access Control instance without Object ID.
+    let mut no_ssid = Vec::new();
+    tlv::write_value(&mut no_ssid, TlvType::ResourceValue, 0, &Value::Str("coaps://dm.example:5684"));
+    tlv::write_value(&mut no_ssid, TlvType::ResourceValue, 1, &Value::Bool(false));
+    tlv::write_value(&mut no_ssid, TlvType::ResourceValue, 2, &Value::Int(0));
+    let mut srv_no_ssid = Vec::new();
+    tlv::write_value(&mut srv_no_ssid, TlvType::ResourceValue, 1, &Value::Int(60));
+    tlv::write_value(&mut srv_no_ssid, TlvType::ResourceValue, 7, &Value::Str("U"));
+    let mut acl_no_object = Vec::new();
+    tlv::write_value(&mut acl_no_object, TlvType::ResourceValue, 1, &Value::Int(0));
+    tlv::write_value(&mut acl_no_object, TlvType::ResourceValue, 3, &Value::Int(1));
+    let good_sec = security_tlv("coaps://dm.example:5684", 1, EP.as_bytes(), DM_KEY);
+    let cases: [(&[&str], &[u8]); 3] = [(&["0", "1"], &no_ssid), (&["1", "1"], &srv_no_ssid), (&["2", "0"], &acl_no_object)];
+    for (path, body) in cases {
+        let mut s = Sim::new(BTreeMap::new());
+        let req = to_bootstrap_request(&mut s);
+        s.deliver(BOOTSTRAP_CONN, &ack(&req, Code::CHANGED, &[]));
+        if path[0] != "0" {
+            s.request(BOOTSTRAP_CONN, Code::PUT, &["0", "1"], Some(TLV), None, &good_sec);
+        }
+        s.request(BOOTSTRAP_CONN, Code::PUT, &["1", "0"], Some(TLV), None, &server_tlv(1, 60));
+        assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::PUT, path, Some(TLV), None, body)), Code::CHANGED, "{path:?}");
+        if path[0] == "0" {
+            // The server account itself has no ssid; give the Server object one that matches nothing.
+        }
+        let fin = s.request(BOOTSTRAP_CONN, Code::POST, &["bs"], None, None, b"");
+        assert!(matches!(code_of(&fin), Code::BAD_REQUEST | Code::NOT_ACCEPTABLE), "{path:?}: {:?}", code_of(&fin));
+        assert!(!s.events.contains(&Event::Bootstrapped), "{path:?}");
+        assert!(!s.stores.contains_key(&crate::storage::SECURITY), "{path:?}: nothing stored");
+    }
+}
+
+#[test]
+fn a_fourth_server_account_is_ignored_and_no_tag_past_28_is_touched() {
+    let mut s = Sim::new(BTreeMap::new());
+    let req = to_bootstrap_request(&mut s);
+    s.deliver(BOOTSTRAP_CONN, &ack(&req, Code::CHANGED, &[]));
+    // The bootstrap server overwrites our bootstrap account (instance 0) with
+    // a server account, then adds three more: four server accounts, of which
+    // the last three have Server instances (there are at most three).
+    for inst in 0..4u16 {
+        let sec = security_tlv(&alloc::format!("coaps://dm{inst}.example:5684"), inst as i64 + 1, EP.as_bytes(), DM_KEY);
+        let p = inst.to_string();
+        assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::PUT, &["0", &p], Some(TLV), None, &sec)), Code::CHANGED);
+        if inst > 0 {
+            let p = (inst - 1).to_string();
+            let srv = server_tlv(inst as i64 + 1, 60);
+            assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::PUT, &["1", &p], Some(TLV), None, &srv)), Code::CHANGED);
+        }
+    }
+    assert_eq!(code_of(&s.request(BOOTSTRAP_CONN, Code::POST, &["bs"], None, None, b"")), Code::CHANGED);
+    assert!(s.creds.keys().all(|(tag, _)| (25..=28).contains(tag)), "tags {:?}", s.creds.keys());
+    // Served: the 2nd and 3rd account (tags 27, 28); the 4th would need tag 29.
+    let servers: Vec<_> = s.opened.iter().filter(|o| o.0 != BOOTSTRAP_CONN).map(|o| (o.0, o.3)).collect();
+    assert_eq!(servers, vec![(1, Some(27)), (2, Some(28))]);
+    for conn in 1..=2u8 {
+        let req = s.last_sent(conn);
+        s.deliver(conn, &ack(&req, Code::CREATED, &["rd", "x"]));
+    }
+    assert!(s.opened.iter().all(|o| o.0 <= 3 && o.3.is_none_or(|t| t <= 28)), "{:?}", s.opened);
+    assert_eq!(s.events.last(), Some(&Event::Registered), "the three served accounts register");
+    // And the configuration still loads after a reboot (no bootstrap account left).
+    let mut s2 = s.rebooted();
+    s2.boot();
+    assert!(s2.take_sent(BOOTSTRAP_CONN).is_empty(), "no new bootstrap at every boot");
 }

@@ -218,6 +218,29 @@ impl Objects {
         Self::encode(&self.acl)
     }
 
+    /// Would this configuration read back from storage as it is? The rules
+    /// the decoder applies (TS 1.0.2 Appendix E.1, E.2, E.3): a server
+    /// account's Short Server ID in 1..=65534, in its Security and Server
+    /// instances; an Access Control instance names an Object ID in
+    /// 1..=65534. Then the round trip itself, so nothing else can slip by.
+    pub fn check_storable(&self) -> Result<(), &'static str> {
+        let valid_ssid = |ssid: u16| (1..=65534).contains(&ssid);
+        if self.security.instances.iter().any(|s| !s.bootstrap && !valid_ssid(s.ssid)) {
+            return Err("a server account's Security instance has no Short Server ID in 1..65534");
+        }
+        if self.server.instances.iter().any(|s| !valid_ssid(s.ssid)) {
+            return Err("a Server instance has no Short Server ID in 1..65534");
+        }
+        if self.acl.instances.iter().any(|a| !(1..=65534).contains(&a.object_id)) {
+            return Err("an Access Control instance has no Object ID in 1..65534");
+        }
+        let back = Objects::decode(&self.encode_security(), &self.encode_server(), &self.encode_acl());
+        match back {
+            Some(o) if o.security == self.security && o.server == self.server && o.acl == self.acl => Ok(()),
+            _ => Err("the configuration would not read back from storage"),
+        }
+    }
+
     /// Rebuild from the persistent forms; None if one does not decode.
     pub fn decode(security: &[u8], server: &[u8], acl: &[u8]) -> Option<Objects> {
         let mut o = Objects::default();

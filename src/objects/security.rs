@@ -91,7 +91,10 @@ impl SecurityInstance {
                 self.identity = b.to_vec()
             }
             (res::SECRET_KEY, Value::Opaque(b)) if b.len() <= MAX_PSK_KEY_LEN => self.secret_key = b.to_vec(),
-            (res::SHORT_SERVER_ID, Value::Int(i)) if (1..=65535).contains(i) => self.ssid = *i as u16,
+            // 0..=65535 on write: the bootstrap account's Short Server ID has
+            // no meaning (a bootstrap server may write 0); server accounts are
+            // checked for 1..=65534 at Bootstrap-Finish (TS 1.0.2 E.1).
+            (res::SHORT_SERVER_ID, Value::Int(i)) if (0..=65535).contains(i) => self.ssid = *i as u16,
             (res::CLIENT_HOLD_OFF_TIME, Value::Int(i)) if *i >= 0 => self.hold_off_s = *i,
             (res::BS_ACCOUNT_TIMEOUT, Value::Int(i)) if *i >= 0 => self.bs_account_timeout_s = *i,
             (
