@@ -8,6 +8,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicU8, Ordering};
 use core::ffi::{c_char, c_int, c_void, CStr};
 
 use crate::capi::*;
@@ -39,6 +40,23 @@ struct CarrierThreadCell(UnsafeCell<Option<Box<Driver>>>);
 // carrier thread only (their documented contract); nothing else touches it.
 unsafe impl Sync for CarrierThreadCell {}
 static DRIVER: CarrierThreadCell = CarrierThreadCell(UnsafeCell::new(None));
+
+/// Where the library is in its life: `lwm2m_carrier_init()` and
+/// `lwm2m_carrier_run()` refuse to start while one of them is already on
+/// the stack (the event handler calling back into them would otherwise
+/// hold two `&mut` to the driver).
+static PHASE: AtomicU8 = AtomicU8::new(phase::IDLE);
+mod phase {
+    pub const IDLE: u8 = 0;
+    pub const INITIALIZING: u8 = 1;
+    pub const READY: u8 = 2;
+    pub const RUNNING: u8 = 3;
+}
+
+/// Move from `from` to `to`, or tell where the library is instead.
+fn enter(from: u8, to: u8) -> Result<(), u8> {
+    PHASE.compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire).map(|_| ())
+}
 
 fn now() -> Instant {
     Instant(unsafe { os::lwm2m_os_uptime_ms() }.max(0) as u64)
@@ -141,22 +159,32 @@ impl Driver {
                 let r = unsafe { os::lwm2m_os_udp_open(h.as_ptr() as *const c_char, port, tag, local_port) };
                 let t = now(); // the handshake may have taken a while
                 if r >= 0 {
-                    if let Some(slot) = self.handles.get_mut(conn as usize) {
-                        *slot = Some(r);
+                    match self.handles.get_mut(conn as usize) {
+                        Some(slot) => {
+                            *slot = Some(r);
+                            self.engine.handle_result(t, Ok(String::new()));
+                        }
+                        None => {
+                            // The engine never asks for more (carrier::MAX_SERVER_ACCOUNTS);
+                            // if it did, say so instead of dropping its traffic.
+                            log!(LOG_ERR, "connection ", conn as u32, " beyond the ", MAX_CONNS, " the driver keeps: closed");
+                            unsafe { os::lwm2m_os_udp_close(r) };
+                            self.engine.handle_result(t, Err(-err::EINVAL));
+                        }
                     }
-                    self.engine.handle_result(t, Ok(String::new()));
                 } else {
                     self.engine.handle_result(t, Err(r));
                 }
             }
-            Action::Send { conn, data } => {
-                if let Some(h) = self.handle(conn) {
+            Action::Send { conn, data } => match self.handle(conn) {
+                Some(h) => {
                     let r = unsafe { os::lwm2m_os_udp_send(h, data.as_ptr() as *const c_void, data.len()) };
                     if r < 0 {
                         self.engine.handle_conn_error(t, conn, r);
                     }
                 }
-            }
+                None => log!(LOG_WRN, "datagram for connection ", conn as u32, " that is not open: dropped"),
+            },
             Action::Close { conn } => self.close(conn),
             Action::Store { id, data } => {
                 let r = unsafe { os::lwm2m_os_storage_write(id, data.as_ptr() as *const c_void, data.len()) };
@@ -363,14 +391,20 @@ unsafe fn config_string(p: *const c_char) -> Option<String> {
     CStr::from_ptr(p).to_str().ok().map(String::from)
 }
 
-/// `lwm2m_carrier_init()` (spec behaviour.md §7.1).
+/// `lwm2m_carrier_init()` (spec behaviour.md §7.1). -EPERM when called
+/// again after a successful init, or from the event handler while init or
+/// run is on the stack.
 pub fn init(cfg: Option<&lwm2m_carrier_config_t>) -> c_int {
-    // SAFETY: carrier thread only (see CarrierThreadCell).
-    let slot = unsafe { &mut *DRIVER.0.get() };
-    if slot.is_some() {
-        log!(LOG_WRN, "lwm2m_carrier_init() called twice");
+    if let Err(p) = enter(phase::IDLE, phase::INITIALIZING) {
+        log!(LOG_WRN, "lwm2m_carrier_init() refused: ", if p == phase::INITIALIZING { "already initializing" } else { "already initialized" });
         return -crate::errno::EPERM;
     }
+    let r = init_driver(cfg);
+    PHASE.store(if r == 0 { phase::READY } else { phase::IDLE }, Ordering::Release);
+    r
+}
+
+fn init_driver(cfg: Option<&lwm2m_carrier_config_t>) -> c_int {
     let r = unsafe { os::lwm2m_os_init() };
     if r < 0 {
         log!(LOG_ERR, "OS layer init failed: ", r);
@@ -417,18 +451,22 @@ pub fn init(cfg: Option<&lwm2m_carrier_config_t>) -> c_int {
         return -1;
     }
 
-    let mut d = Driver {
+    // On the heap from the start: the engine is large, and the carrier
+    // thread's stack is small.
+    let mut d = Box::new(Driver {
         engine: Engine::new(config, stored),
         handles: [None; MAX_CONNS],
         rx: vec![0u8; MAX_DATAGRAM + 1].into_boxed_slice(),
         reboot_vetoed: false,
-    };
+    });
     d.engine.start(now());
     loop {
         d.pump();
         if let Some(r) = d.engine.init_result() {
             if r == 0 {
-                *slot = Some(Box::new(d));
+                // SAFETY: carrier thread only (see CarrierThreadCell), and
+                // PHASE keeps any other init/run off the driver meanwhile.
+                unsafe { *DRIVER.0.get() = Some(d) };
             }
             return r;
         }
@@ -438,16 +476,20 @@ pub fn init(cfg: Option<&lwm2m_carrier_config_t>) -> c_int {
 
 /// `lwm2m_carrier_run()`: returns only after a fatal error or a vetoed reboot.
 pub fn run() {
-    // SAFETY: carrier thread only (see CarrierThreadCell).
-    let Some(d) = (unsafe { &mut *DRIVER.0.get() }) else {
-        log!(LOG_ERR, "lwm2m_carrier_run() without a successful lwm2m_carrier_init()");
+    if let Err(p) = enter(phase::READY, phase::RUNNING) {
+        log!(LOG_ERR, "lwm2m_carrier_run() refused: ", if p == phase::RUNNING { "already running" } else { "no successful lwm2m_carrier_init()" });
         return;
-    };
+    }
+    // SAFETY: carrier thread only (see CarrierThreadCell); PHASE makes this
+    // the only live reference.
+    let Some(d) = (unsafe { &mut *DRIVER.0.get() }) else { return };
     d.engine.begin_run(now());
     loop {
         d.pump();
         if d.engine.is_stopped() || d.reboot_vetoed {
             log!(LOG_INF, "lwm2m_carrier_run() returns");
+            // A returned run may be called again (the application decides).
+            PHASE.store(phase::READY, Ordering::Release);
             return;
         }
         d.wait();

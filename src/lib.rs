@@ -23,6 +23,8 @@ pub mod coap;
 
 #[cfg(test)]
 mod test_os;
+#[cfg(test)]
+pub(crate) mod test_alloc;
 pub mod errno;
 pub mod storage;
 pub mod shared;

@@ -31,6 +31,18 @@ pub const MAX_LOCATION_LEN: usize = 64;
 /// attribute levels and 8 observations. A larger record is refused (and
 /// logged) when written, never silently lost when read back.
 pub const MAX_RECORD_LEN: usize = 2048;
+/// Most values one Write / Create payload of a LwM2M server may carry
+/// (resources and resource instances together): a whole Device instance
+/// with full lists fits. More → 4.13.
+pub const MAX_WRITE_ITEMS: usize = 64;
+/// Most values a Bootstrap-Write (or a record read back from storage) may
+/// carry: the largest object the bootstrap server configures, Access
+/// Control with 14 instances of 3 resources and 8 ACL entries, fits.
+pub const MAX_BOOTSTRAP_WRITE_ITEMS: usize = 14 * (3 + 8);
+/// Most instances of one multiple resource in a write. More → 4.13.
+pub const MAX_RESOURCE_INSTANCES: usize = 16;
 /// Largest body a server may write block-wise (RFC 7959 Block1) outside
-/// firmware packages; more → 4.13 with Size1.
-pub const MAX_BLOCK1_BODY: usize = 4096;
+/// firmware packages; more → 4.13 with Size1. The largest write a DM
+/// server has a use for (a whole Server or Access Control object in TLV) is
+/// well under it; every byte of it is heap while the transfer lasts.
+pub const MAX_BLOCK1_BODY: usize = 2048;

@@ -7,9 +7,10 @@
 
 pub mod types;
 
-use core::ffi::{c_char, c_int, CStr};
+use core::ffi::{c_char, c_int};
 
-use crate::errno::EINVAL;
+use crate::errno::{E2BIG, EINVAL};
+use crate::limits::STRING_MAX_LEN;
 use crate::shared;
 pub use types::*;
 
@@ -130,36 +131,65 @@ pub extern "C" fn lwm2m_carrier_battery_status_set(battery_status: i32) -> c_int
     shared::device(|d| d.set_battery_status(battery_status))
 }
 
-/// Read a C string argument: None for NULL or invalid UTF-8.
-unsafe fn c_str<'a>(s: *const c_char) -> Option<&'a str> {
+/// Read a string argument of a setter, scanning at most
+/// `STRING_MAX_LEN + 1` bytes for its NUL (an unterminated or huge buffer
+/// is never read past that): -EINVAL for NULL, -E2BIG over 200 bytes
+/// (whatever the bytes are, as the original), -EINVAL for "" or for bytes
+/// that are not UTF-8 (the Device object's strings are UTF-8 text).
+unsafe fn c_str<'a>(s: *const c_char) -> Result<&'a str, c_int> {
     if s.is_null() {
-        return None;
+        return Err(-EINVAL);
     }
-    CStr::from_ptr(s).to_str().ok()
+    let p = s as *const u8;
+    let mut len = 0;
+    // SAFETY: the caller passes a NUL-terminated string; we read up to and
+    // including its NUL, and never more than STRING_MAX_LEN + 1 bytes.
+    while *p.add(len) != 0 {
+        len += 1;
+        if len > STRING_MAX_LEN {
+            return Err(-E2BIG);
+        }
+    }
+    let bytes = core::slice::from_raw_parts(p, len);
+    match core::str::from_utf8(bytes) {
+        Ok("") | Err(_) => Err(-EINVAL),
+        Ok(s) => Ok(s),
+    }
+}
+
+/// A string setter: argument checks, then the Device object's own rules.
+unsafe fn set_string(arg: *const c_char, set: fn(&mut crate::objects::device::Device, Option<&str>) -> Result<(), i32>) -> c_int {
+    match c_str(arg) {
+        Ok(s) => shared::device(|d| set(d, Some(s))),
+        Err(e) => e,
+    }
 }
 
 /// Set the device type (Device resource 17). The string is copied.
-/// @return 0, -EINVAL for NULL or "", -E2BIG over 200 characters, -ENOMEM.
+/// @return 0, -EINVAL for NULL, "" or bytes that are not UTF-8, -E2BIG over
+///         200 bytes. (The original's -ENOMEM is not returned: the copy lives
+///         in the library's own heap, see README "Memory".)
 #[no_mangle]
 pub unsafe extern "C" fn lwm2m_carrier_device_type_set(device_type: *const c_char) -> c_int {
-    let s = c_str(device_type);
-    shared::device(|d| d.set_device_type(s))
+    set_string(device_type, crate::objects::device::Device::set_device_type)
 }
 
 /// Set the hardware version (Device resource 18). The string is copied.
-/// @return 0, -EINVAL for NULL or "", -E2BIG over 200 characters, -ENOMEM.
+/// @return 0, -EINVAL for NULL, "" or bytes that are not UTF-8, -E2BIG over
+///         200 bytes. (The original's -ENOMEM is not returned: the copy lives
+///         in the library's own heap, see README "Memory".)
 #[no_mangle]
 pub unsafe extern "C" fn lwm2m_carrier_hardware_version_set(hardware_version: *const c_char) -> c_int {
-    let s = c_str(hardware_version);
-    shared::device(|d| d.set_hardware_version(s))
+    set_string(hardware_version, crate::objects::device::Device::set_hardware_version)
 }
 
 /// Set the software version (Device resource 19). The string is copied.
-/// @return 0, -EINVAL for NULL or "", -E2BIG over 200 characters, -ENOMEM.
+/// @return 0, -EINVAL for NULL, "" or bytes that are not UTF-8, -E2BIG over
+///         200 bytes. (The original's -ENOMEM is not returned: the copy lives
+///         in the library's own heap, see README "Memory".)
 #[no_mangle]
 pub unsafe extern "C" fn lwm2m_carrier_software_version_set(software_version: *const c_char) -> c_int {
-    let s = c_str(software_version);
-    shared::device(|d| d.set_software_version(s))
+    set_string(software_version, crate::objects::device::Device::set_software_version)
 }
 
 /// Add an error code, one of LWM2M_CARRIER_ERROR_CODE_* (Device resource 11).

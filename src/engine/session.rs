@@ -954,7 +954,7 @@ impl Engine {
                 }
             }
         };
-        let before = self.objects.clone();
+        let Some(before) = self.objects.backup(oid) else { return fail(Code::NOT_FOUND) };
         let Some(obj) = self.objects.get_mut(oid) else { return fail(Code::NOT_FOUND) };
         let result = if m.code == Code::POST && matches!(path, Path::Object(_)) {
             match ops::create(obj, env, path, cf, payload) {
@@ -984,7 +984,7 @@ impl Engine {
             }
             Err(c) => {
                 // A refused write changes nothing (values were applied one by one).
-                self.objects = before;
+                self.objects.restore(before);
                 fail(c)
             }
         }

@@ -13,6 +13,7 @@ use crate::lwm2m::tlv::{self, TlvType};
 use crate::lwm2m::value::Value;
 use crate::objects::device::Device;
 use crate::objects::model::Env as EnvTrait;
+use crate::test_alloc::counted;
 
 /// The platform as the objects see it, scripted.
 pub(super) struct TestEnv {
@@ -127,7 +128,7 @@ impl Sim {
             seed: 0x1234_5678,
         };
         Sim {
-            e: Engine::new(config, stored),
+            e: counted(|| Engine::new(config, stored)),
             now: Instant(1000),
             env: TestEnv {
                 device: Device::new(),
@@ -190,38 +191,47 @@ impl Sim {
         })
     }
 
+    fn handle_result(&mut self, now: Instant, r: ActionResult) {
+        let e = &mut self.e;
+        counted(|| e.handle_result(now, r));
+    }
+
     /// Execute every queued action, then deliver modem notifications.
     pub fn pump(&mut self) {
         loop {
-            while let Some(a) = self.e.poll_action() {
+            while let Some(out) = counted(|| self.e.poll_action()) {
                 let now = self.now;
+                // Keep a copy; the engine's own output is freed as the
+                // driver frees it (and counted as the engine's heap).
+                let a = out.clone();
+                counted(move || drop(out));
                 match a {
                     Action::Event(ev) => self.events.push(ev),
                     Action::At(cmd) => {
                         let r = self.at_answer(&cmd);
-                        self.e.handle_result(now, r);
+                        self.handle_result(now, r);
                     }
                     Action::SecWrite { tag, kind, data } => {
                         if self.cfun == 1 {
                             self.online_writes += 1;
-                            self.e.handle_result(now, Err(-13));
+                            self.handle_result(now, Err(-13));
                         } else {
                             self.creds.insert((tag, kind_id(kind)), data);
-                            self.e.handle_result(now, Ok(String::new()));
+                            self.handle_result(now, Ok(String::new()));
                         }
                     }
                     Action::SecDelete { tag, kind } => {
                         self.creds.remove(&(tag, kind_id(kind)));
-                        self.e.handle_result(now, Ok(String::new()));
+                        self.handle_result(now, Ok(String::new()));
                     }
                     Action::SecExists { tag, kind } => {
                         let there = self.creds.contains_key(&(tag, kind_id(kind)));
-                        self.e.handle_result(now, if there { Ok(String::new()) } else { Err(-2) });
+                        self.handle_result(now, if there { Ok(String::new()) } else { Err(-2) });
                     }
                     Action::Open { conn, host, port, sec_tag, local_port } => {
                         self.opened.push((conn, host, port, sec_tag, local_port));
                         let r = self.open_result.get(&conn).copied().unwrap_or(0);
-                        self.e.handle_result(now, if r == 0 { Ok(String::new()) } else { Err(r) });
+                        self.handle_result(now, if r == 0 { Ok(String::new()) } else { Err(r) });
                     }
                     Action::Send { conn, data } => self.sent.push((conn, data)),
                     Action::Close { conn } => self.closed.push(conn),
@@ -246,16 +256,19 @@ impl Sim {
                 break;
             }
             for n in core::mem::take(&mut self.notifs) {
-                self.e.handle_at_notif(self.now, &n);
+                let (e, now) = (&mut self.e, self.now);
+                counted(|| e.handle_at_notif(now, &n));
             }
         }
     }
 
     pub fn boot(&mut self) {
-        self.e.start(self.now);
+        let (e, now) = (&mut self.e, self.now);
+        counted(|| e.start(now));
         self.pump();
         assert_eq!(self.e.init_result(), Some(0), "init failed; events {:?}", self.events);
-        self.e.begin_run(self.now);
+        let (e, now) = (&mut self.e, self.now);
+        counted(|| e.begin_run(now));
         self.pump();
     }
 
@@ -269,7 +282,8 @@ impl Sim {
             spins = if t <= self.now { spins + 1 } else { 0 };
             assert!(spins < 100, "the engine spins: poll_timeout stays at {t:?}, now {:?}", self.now);
             self.now = self.now.max(t);
-            self.e.handle_timeout(self.now, &mut self.env);
+            let (e, now, env) = (&mut self.e, self.now, &mut self.env);
+            counted(|| e.handle_timeout(now, env));
             self.pump();
         }
         self.now = end;
@@ -290,13 +304,15 @@ impl Sim {
     /// The application sets the battery level and tells the engine.
     pub fn set_battery(&mut self, level: u8) {
         self.env.device.set_battery_level(level).unwrap();
-        self.e.handle_device_changed(self.now, &mut self.env);
+        let (e, now, env) = (&mut self.e, self.now, &mut self.env);
+        counted(|| e.handle_device_changed(now, env));
         self.pump();
     }
 
     /// The server on `conn` sends `data` to the client.
     pub fn deliver(&mut self, conn: ConnId, data: &[u8]) {
-        self.e.handle_datagram(self.now, conn, data, &mut self.env);
+        let (e, now, env) = (&mut self.e, self.now, &mut self.env);
+        counted(|| e.handle_datagram(now, conn, data, env));
         self.pump();
     }
 

@@ -786,19 +786,21 @@ fn a_block1_gap_is_4_08_and_the_transfer_can_go_on() {
 }
 
 #[test]
-fn a_block1_body_over_4096_bytes_is_4_13_with_size1() {
+fn a_block1_body_over_the_limit_is_4_13_with_size1() {
+    let max = crate::limits::MAX_BLOCK1_BODY;
+    let size1 = (max as u16).to_be_bytes();
     let mut s = registered(LONG_LIFETIME);
     // Announced by Size1 (§4): refused at the first block.
-    let r = s.req(Code::PUT, "1/0").cf(TLV).block1(0, true, 0).uint(option::SIZE1, 5000).body(&[0u8; 16]);
-    assert_eq!(s.exchange(&r), ack_of(&r, C_4_13, &[(option::SIZE1, &[0x10, 0x00])], b""));
-    // Not announced: refused when the body grows past 4096 bytes.
+    let r = s.req(Code::PUT, "1/0").cf(TLV).block1(0, true, 0).uint(option::SIZE1, max as u32 + 1).body(&[0u8; 16]);
+    assert_eq!(s.exchange(&r), ack_of(&r, C_4_13, &[(option::SIZE1, &size1)], b""));
+    // Not announced: refused when the body grows past the limit.
     let block = [0xC1u8; 1024];
-    for num in 0..4 {
+    for num in 0..(max / 1024) as u32 {
         let r = s.req(Code::PUT, "1/0").cf(TLV).block1(num, true, 6).body(&block);
         assert_eq!(code_of(&s.exchange(&r)), Code::CONTINUE, "block {num}");
     }
-    let r = s.req(Code::PUT, "1/0").cf(TLV).block1(4, false, 6).body(&block[..1]);
-    assert_eq!(s.exchange(&r), ack_of(&r, C_4_13, &[(option::SIZE1, &[0x10, 0x00])], b""));
+    let r = s.req(Code::PUT, "1/0").cf(TLV).block1((max / 1024) as u32, false, 6).body(&block[..1]);
+    assert_eq!(s.exchange(&r), ack_of(&r, C_4_13, &[(option::SIZE1, &size1)], b""));
     assert_eq!(server_values(&mut s).1, 0, "nothing written");
 }
 
@@ -1233,4 +1235,107 @@ fn an_observed_modem_value_is_read_from_the_modem_once_per_answer() {
     s.advance(5_000);
     assert_eq!(s.take_sent(DM).len(), 1, "the pmax notification");
     assert_eq!(s.env.at_sent, ["AT+CESQ"], "one AT+CESQ for the notification");
+}
+
+// ----- Reliability: hostile requests, bounded memory (issue #6) -----
+
+/// Regression: `+:::::` as UTC Offset indexed out of bounds in
+/// `parse_utc_offset`; one plain-text, TLV or JSON write rebooted the device.
+#[test]
+fn a_malformed_utc_offset_is_refused_in_every_format() {
+    let mut s = registered(LONG_LIFETIME);
+    let r = s.req(Code::PUT, "3/0/14").cf(TEXT).body(b"+:::::");
+    assert_eq!(code_of(&s.exchange(&r)), Code::BAD_REQUEST);
+    let mut tlv_body = Vec::new();
+    tlv::write_value(&mut tlv_body, TlvType::ResourceValue, 14, &Value::Str("+:::::"));
+    let r = s.req(Code::POST, "3/0").cf(TLV).body(&tlv_body);
+    assert_eq!(code_of(&s.exchange(&r)), Code::BAD_REQUEST);
+    let r = s.req(Code::POST, "3/0").cf(JSON).body(br#"{"bn":"/3/0/","e":[{"n":"14","sv":"+1::::"}]}"#);
+    assert_eq!(code_of(&s.exchange(&r)), Code::BAD_REQUEST);
+    assert_eq!(s.env.offset, 60, "the offset is unchanged");
+    let r = s.req(Code::PUT, "3/0/14").cf(TEXT).body(b"+05:30");
+    assert_eq!(code_of(&s.exchange(&r)), Code::CHANGED);
+    assert_eq!(s.env.offset, 330);
+}
+
+/// Regression: a 1084-byte POST to /3/0 with 360 TLV values of a read-only
+/// resource allocated 32 KB before it was answered 4.05. Now it is refused
+/// at its first value, and a flood of writable values stops at the limit.
+#[test]
+fn a_write_flood_is_refused_before_it_is_built() {
+    let mut s = registered(LONG_LIFETIME);
+    let mut flood = Vec::new();
+    for _ in 0..360 {
+        tlv::write_value(&mut flood, TlvType::ResourceValue, 0, &Value::Str(""));
+    }
+    assert!(flood.len() <= 1152);
+    let r = s.req(Code::POST, "3/0").cf(TLV).body(&flood);
+    let (resp, peak) = crate::test_alloc::peak_of(|| s.exchange(&r));
+    assert_eq!(code_of(&resp), Code::METHOD_NOT_ALLOWED);
+    assert!(peak < 3 * 1024, "read-only flood: {peak} bytes of heap");
+
+    let mut writable = Vec::new();
+    for _ in 0..200 {
+        tlv::write_value(&mut writable, TlvType::ResourceValue, 14, &Value::Str("+01"));
+    }
+    let r = s.req(Code::POST, "3/0").cf(TLV).body(&writable);
+    let (resp, peak) = crate::test_alloc::peak_of(|| s.exchange(&r));
+    assert_eq!(code_of(&resp), Code::REQUEST_ENTITY_TOO_LARGE);
+    assert!(peak < 4 * 1024, "writable flood: {peak} bytes of heap");
+}
+
+/// The heap the engine needs over a whole life: first boot, bootstrap,
+/// registration, reads of every object in every format, an observation on
+/// every readable resource, a Block1 write of the largest body, and a
+/// re-bootstrap. The figure is printed for `scripts/heap-report.sh`; the
+/// test fails above the cap, so growth is a visible decision.
+#[test]
+fn heap_peak_over_a_lifecycle_stays_under_the_cap() {
+    /// Engine heap cap, bytes requested on the test's target (x86_64: 64-bit
+    /// pointers; 32-bit figures in README "Memory"). The driver's own
+    /// buffers come on top.
+    const ENGINE_HEAP_CAP: usize = 16 * 1024;
+    let ((), peak) = crate::test_alloc::peak_of(|| {
+        let mut s = registered_with_battery(LONG_LIFETIME, 50);
+        for obj in ["1", "2", "3", "4", "5", "7"] {
+            for cf in [TLV, JSON] {
+                let r = s.req(Code::GET, obj).accept(cf);
+                let resp = s.exchange(&r);
+                assert!(matches!(code_of(&resp), Code::CONTENT | Code::NOT_ACCEPTABLE), "/{obj} in {cf}: {:?}", code_of(&resp));
+            }
+        }
+        // One observation per readable single resource of the Device object,
+        // in text, plus whole objects in TLV.
+        let mut token = 0u8;
+        for res in [0u16, 1, 2, 3, 9, 10, 13, 14, 15, 16, 17, 18, 19, 20, 21] {
+            token += 1;
+            let r = s.req(Code::GET, &alloc::format!("3/0/{res}")).observe(0).token(&[0x0B, token]);
+            s.exchange(&r);
+        }
+        for obj in ["4/0", "7/0", "1/0"] {
+            token += 1;
+            let r = s.req(Code::GET, obj).observe(0).accept(TLV).token(&[0x0B, token]);
+            s.exchange(&r);
+        }
+        s.set_battery(60);
+        s.advance(31_000);
+        s.take_sent(DM);
+        // The largest Block1 body a server may write.
+        let body = alloc::vec![b'x'; crate::limits::MAX_BLOCK1_BODY];
+        for (num, chunk) in body.chunks(1024).enumerate() {
+            let last = (num + 1) * 1024 >= body.len();
+            let r = s.req(Code::PUT, "3/0/15").cf(TEXT).block1(num as u32, !last, 6).body(chunk);
+            s.exchange(&r);
+        }
+        // Re-bootstrap (Bootstrap-Request Trigger).
+        let r = s.req(Code::POST, "1/0/9");
+        s.exchange(&r);
+        let dereg = s.last_sent(DM);
+        s.deliver(DM, &server_ack(&dereg, Code::DELETED, &[]));
+        serve_bootstrap(&mut s, 60);
+        let reg = s.last_sent(DM);
+        s.deliver(DM, &server_ack(&reg, Code::CREATED, &["rd", "new"]));
+    });
+    eprintln!("HEAP_PEAK engine_lifecycle {peak}");
+    assert!(peak <= ENGINE_HEAP_CAP, "engine heap peak {peak} B over the cap {ENGINE_HEAP_CAP} B");
 }

@@ -28,6 +28,17 @@ use model::{NoEnv, Object, WriteMode};
 use security::{SecurityInstance, SecurityObject};
 use server::{ServerInstance, ServerObject};
 
+/// One object's state, kept while a write to it may still be refused.
+pub enum Backup {
+    Security(SecurityObject),
+    Server(ServerObject),
+    Acl(AclObject),
+    Device(DeviceObject),
+    ConnMon(ConnMonObject),
+    Firmware(FirmwareObject),
+    ConnStats(ConnStatsObject),
+}
+
 /// `LWM2M_ACL_BOOTSTRAP_SHORT_SERVER_ID`: the bootstrap account's ssid.
 pub const BOOTSTRAP_SSID: u16 = 65535;
 
@@ -80,6 +91,34 @@ impl Objects {
             conn_stats::OBJECT_ID => &mut self.conn_stats,
             _ => return None,
         })
+    }
+
+    /// A copy of object `id` alone, to undo a refused write (values are
+    /// applied one by one): a write copies the object it writes, not all.
+    pub fn backup(&self, id: u16) -> Option<Backup> {
+        Some(match id {
+            security::OBJECT_ID => Backup::Security(self.security.clone()),
+            server::OBJECT_ID => Backup::Server(self.server.clone()),
+            acl::OBJECT_ID => Backup::Acl(self.acl.clone()),
+            device::OBJECT_ID => Backup::Device(self.device.clone()),
+            conn_mon::OBJECT_ID => Backup::ConnMon(self.conn_mon.clone()),
+            firmware::OBJECT_ID => Backup::Firmware(self.firmware.clone()),
+            conn_stats::OBJECT_ID => Backup::ConnStats(self.conn_stats.clone()),
+            _ => return None,
+        })
+    }
+
+    /// Put back what [`Objects::backup`] copied.
+    pub fn restore(&mut self, b: Backup) {
+        match b {
+            Backup::Security(o) => self.security = o,
+            Backup::Server(o) => self.server = o,
+            Backup::Acl(o) => self.acl = o,
+            Backup::Device(o) => self.device = o,
+            Backup::ConnMon(o) => self.conn_mon = o,
+            Backup::Firmware(o) => self.firmware = o,
+            Backup::ConnStats(o) => self.conn_stats = o,
+        }
     }
 
     /// Factory state: only the bootstrap server account (Security /0/0).

@@ -12,6 +12,7 @@ use alloc::vec::Vec;
 
 use super::model::{def, Effect, Env, Object, OwnedValue, ResourceDef, Sink, WriteMode, WriteValue};
 use crate::coap::msg::Code;
+use crate::limits;
 use crate::lwm2m::format::ContentFormat;
 use crate::lwm2m::json::{self, JsonWriter};
 use crate::lwm2m::link::LinkWriter;
@@ -226,29 +227,65 @@ fn decode_tlv_value(v: &[u8], ty: ResourceType) -> Result<OwnedValue, Code> {
     tlv::decode_value(v, ty).map(|v| OwnedValue::from_value(&v)).map_err(|_| Code::BAD_REQUEST)
 }
 
+/// The items a write decodes into, bounded and checked as they arrive: a
+/// payload is refused at its first item the writer may not write (before
+/// anything is built for the rest), and one with more than
+/// `MAX_WRITE_ITEMS` items, or a multiple resource with more than
+/// `MAX_RESOURCE_INSTANCES` instances, is refused with 4.13. So what a
+/// peer sends never sizes an allocation past these limits.
+struct Items<'a> {
+    defs: &'a [ResourceDef],
+    /// May this writer write (instance, resource)? The code if not.
+    admit: &'a dyn Fn(u16, u16) -> Result<(), Code>,
+    /// `MAX_WRITE_ITEMS` or, for the bootstrap server, `MAX_BOOTSTRAP_WRITE_ITEMS`.
+    max: usize,
+    out: Vec<Item>,
+}
+
+impl Items<'_> {
+    /// Type of (inst, res) if the writer may write it.
+    fn admit(&self, inst: u16, res: u16) -> Result<ResourceType, Code> {
+        let ty = ty_of(self.defs, res)?;
+        (self.admit)(inst, res)?;
+        Ok(ty)
+    }
+
+    fn push(&mut self, item: Item) -> Result<(), Code> {
+        if self.out.len() >= self.max {
+            return Err(Code::REQUEST_ENTITY_TOO_LARGE);
+        }
+        self.out.push(item);
+        Ok(())
+    }
+}
+
 /// Resource-level TLV entries of instance `inst` into items.
-fn decode_tlv_resources(defs: &[ResourceDef], inst: u16, body: &[u8], items: &mut Vec<Item>) -> Result<(), Code> {
+fn decode_tlv_resources(items: &mut Items, inst: u16, body: &[u8]) -> Result<(), Code> {
     for e in tlv::iter(body) {
         let e = e.map_err(|_| Code::BAD_REQUEST)?;
-        let ty = ty_of(defs, e.id)?;
+        let ty = items.admit(inst, e.id)?;
         match e.kind {
-            TlvType::ResourceValue => items.push(Item { inst, res: e.id, ri: None, value: decode_tlv_value(e.value, ty)? }),
+            TlvType::ResourceValue => items.push(Item { inst, res: e.id, ri: None, value: decode_tlv_value(e.value, ty)? })?,
             TlvType::MultipleResource => {
-                if !is_multi(defs, e.id) {
+                if !is_multi(items.defs, e.id) {
                     return Err(Code::BAD_REQUEST);
                 }
-                let before = items.len();
+                let mut count = 0;
                 for r in tlv::iter(e.value) {
                     let r = r.map_err(|_| Code::BAD_REQUEST)?;
                     if r.kind != TlvType::ResourceInstance {
                         return Err(Code::BAD_REQUEST);
                     }
-                    items.push(Item { inst, res: e.id, ri: Some(r.id), value: decode_tlv_value(r.value, ty)? });
+                    count += 1;
+                    if count > limits::MAX_RESOURCE_INSTANCES {
+                        return Err(Code::REQUEST_ENTITY_TOO_LARGE);
+                    }
+                    items.push(Item { inst, res: e.id, ri: Some(r.id), value: decode_tlv_value(r.value, ty)? })?;
                 }
-                if items.len() == before {
+                if count == 0 {
                     // An empty multiple resource: a marker item (ri None) so
                     // the write still reaches the resource, with no instances.
-                    items.push(Item { inst, res: e.id, ri: None, value: OwnedValue::Opaque(Vec::new()) });
+                    items.push(Item { inst, res: e.id, ri: None, value: OwnedValue::Opaque(Vec::new()) })?;
                 }
             }
             _ => return Err(Code::BAD_REQUEST),
@@ -257,9 +294,18 @@ fn decode_tlv_resources(defs: &[ResourceDef], inst: u16, body: &[u8], items: &mu
     Ok(())
 }
 
-/// Decode a Write / Create payload for `path` into items (§6.4).
-pub fn decode_write(defs: &[ResourceDef], path: &Path, cf: ContentFormat, payload: &[u8]) -> Result<Vec<Item>, Code> {
-    let mut items = Vec::new();
+/// Decode a Write / Create payload for `path` into items (§6.4); `admit`
+/// refuses an item the writer may not write, before its value is decoded.
+pub fn decode_write(
+    defs: &[ResourceDef],
+    path: &Path,
+    cf: ContentFormat,
+    payload: &[u8],
+    writer: Writer,
+    admit: &dyn Fn(u16, u16) -> Result<(), Code>,
+) -> Result<Vec<Item>, Code> {
+    let max = if writer == Writer::BootstrapServer { limits::MAX_BOOTSTRAP_WRITE_ITEMS } else { limits::MAX_WRITE_ITEMS };
+    let mut items = Items { defs, admit, max, out: Vec::new() };
     match cf {
         ContentFormat::Tlv => match *path {
             Path::Object(_) => {
@@ -268,7 +314,7 @@ pub fn decode_write(defs: &[ResourceDef], path: &Path, cf: ContentFormat, payloa
                     if e.kind != TlvType::ObjectInstance {
                         return Err(Code::BAD_REQUEST);
                     }
-                    decode_tlv_resources(defs, e.id, e.value, &mut items)?;
+                    decode_tlv_resources(&mut items, e.id, e.value)?;
                 }
             }
             Path::Instance(_, inst) => {
@@ -278,10 +324,10 @@ pub fn decode_write(defs: &[ResourceDef], path: &Path, cf: ContentFormat, payloa
                         if e.id != inst || it.next().is_some() {
                             return Err(Code::BAD_REQUEST);
                         }
-                        decode_tlv_resources(defs, inst, e.value, &mut items)?;
+                        decode_tlv_resources(&mut items, inst, e.value)?;
                     }
                     Some(Err(_)) => return Err(Code::BAD_REQUEST),
-                    _ => decode_tlv_resources(defs, inst, payload, &mut items)?,
+                    _ => decode_tlv_resources(&mut items, inst, payload)?,
                 }
             }
             Path::Resource(_, inst, res) => {
@@ -293,14 +339,14 @@ pub fn decode_write(defs: &[ResourceDef], path: &Path, cf: ContentFormat, payloa
                 if !matches!(e.kind, TlvType::ResourceValue | TlvType::MultipleResource) {
                     return Err(Code::BAD_REQUEST);
                 }
-                decode_tlv_resources(defs, inst, payload, &mut items)?;
+                decode_tlv_resources(&mut items, inst, payload)?;
             }
             Path::ResourceInstance(_, inst, res, ri) => {
-                let ty = ty_of(defs, res)?;
+                let ty = items.admit(inst, res)?;
                 let mut it = tlv::iter(payload);
                 match (it.next(), it.next()) {
                     (Some(Ok(e)), None) if e.kind == TlvType::ResourceInstance && e.id == ri => {
-                        items.push(Item { inst, res, ri: Some(ri), value: decode_tlv_value(e.value, ty)? })
+                        items.push(Item { inst, res, ri: Some(ri), value: decode_tlv_value(e.value, ty)? })?
                     }
                     _ => return Err(Code::BAD_REQUEST),
                 }
@@ -319,9 +365,12 @@ pub fn decode_write(defs: &[ResourceDef], path: &Path, cf: ContentFormat, payloa
                 if !path.contains(&e.path) {
                     return Err(Code::BAD_REQUEST);
                 }
-                let ty = ty_of(defs, res)?;
+                let ty = items.admit(inst, res)?;
+                if ri.is_some() && items.out.iter().filter(|it| it.inst == inst && it.res == res).count() >= limits::MAX_RESOURCE_INSTANCES {
+                    return Err(Code::REQUEST_ENTITY_TOO_LARGE);
+                }
                 let v = e.value(ty, &mut scratch).ok_or(Code::BAD_REQUEST)?;
-                items.push(Item { inst, res, ri, value: OwnedValue::from_value(&v) });
+                items.push(Item { inst, res, ri, value: OwnedValue::from_value(&v) })?;
             }
         }
         ContentFormat::Text | ContentFormat::Opaque => {
@@ -330,7 +379,7 @@ pub fn decode_write(defs: &[ResourceDef], path: &Path, cf: ContentFormat, payloa
                 Path::ResourceInstance(_, i, r, ri) => (i, r, Some(ri)),
                 _ => return Err(Code::BAD_REQUEST),
             };
-            let ty = ty_of(defs, res)?;
+            let ty = items.admit(inst, res)?;
             if ri.is_none() && is_multi(defs, res) {
                 return Err(Code::BAD_REQUEST);
             }
@@ -345,11 +394,29 @@ pub fn decode_write(defs: &[ResourceDef], path: &Path, cf: ContentFormat, payloa
                 }
                 OwnedValue::from_value(&text::decode(payload, ty).ok_or(Code::BAD_REQUEST)?)
             };
-            items.push(Item { inst, res, ri, value: v });
+            items.push(Item { inst, res, ri, value: v })?;
         }
         ContentFormat::Link => return Err(Code::UNSUPPORTED_CONTENT_FORMAT),
     }
-    Ok(items)
+    Ok(items.out)
+}
+
+/// What a writer may write, checked per item while decoding (the same rule
+/// as `validate`): a server only writable resources of existing instances.
+fn admit_for<'a>(obj: &'a dyn Object, writer: Writer) -> impl Fn(u16, u16) -> Result<(), Code> + 'a {
+    move |inst, res| {
+        if writer == Writer::BootstrapServer {
+            return Ok(());
+        }
+        let d = def(obj.defs(), res).ok_or(Code::NOT_FOUND)?;
+        if !d.writable() {
+            return Err(Code::METHOD_NOT_ALLOWED);
+        }
+        if !obj.has_instance(inst) {
+            return Err(Code::NOT_FOUND);
+        }
+        Ok(())
+    }
 }
 
 /// Who writes: the bootstrap server may write any resource and creates
@@ -434,7 +501,7 @@ pub fn write(
             }
         }
     }
-    let items = decode_write(obj.defs(), path, cf, payload)?;
+    let items = decode_write(obj.defs(), path, cf, payload, writer, &admit_for(obj, writer))?;
     if let (Path::Instance(_, inst), WriteMode::Replace, Writer::Server) = (*path, mode, writer) {
         validate(obj, &items, writer)?;
         obj.replace_instance(inst);
@@ -472,8 +539,8 @@ pub fn create(obj: &mut dyn Object, env: &mut dyn Env, path: &Path, cf: ContentF
         None => (0..super::model::MAX_INSTANCES as u16 * 4).find(|i| !obj.has_instance(*i)).ok_or(Code::INTERNAL_SERVER_ERROR)?,
     };
     let items = match explicit {
-        Some(_) => decode_write(obj.defs(), &Path::Object(o), cf, payload)?,
-        None => decode_write(obj.defs(), &Path::Instance(o, inst), cf, payload)?,
+        Some(_) => decode_write(obj.defs(), &Path::Object(o), cf, payload, Writer::Server, &admit_for(obj, Writer::BootstrapServer))?,
+        None => decode_write(obj.defs(), &Path::Instance(o, inst), cf, payload, Writer::Server, &admit_for(obj, Writer::BootstrapServer))?,
     };
     for it in &items {
         if def(obj.defs(), it.res).is_none() {
