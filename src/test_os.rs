@@ -14,3 +14,7 @@ pub extern "C" fn lwm2m_os_lock() {}
 pub extern "C" fn lwm2m_os_unlock() {}
 #[no_mangle]
 pub extern "C" fn lwm2m_os_wake() {}
+#[no_mangle]
+pub extern "C" fn lwm2m_os_uptime_ms() -> i64 {
+    0
+}

@@ -5,6 +5,7 @@
 //! called from any thread: they take the library's one lock (`lwm2m_os_lock`)
 //! and never call the application while holding it.
 
+mod defaults;
 pub mod types;
 
 use core::ffi::{c_char, c_int};
@@ -220,4 +221,41 @@ extern "C" {
 #[no_mangle]
 pub extern "C" fn lwm2m_carrier_memory_total_set(memory_total: u32) -> c_int {
     shared::device(|d| d.set_memory_total(memory_total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    fn arg(bytes: &[u8]) -> Vec<u8> {
+        let mut v = bytes.to_vec();
+        v.push(0);
+        v
+    }
+
+    #[test]
+    fn string_arguments_are_checked_in_the_originals_order() {
+        unsafe {
+            assert_eq!(c_str(core::ptr::null()), Err(-EINVAL));
+            assert_eq!(c_str(arg(b"").as_ptr() as *const c_char), Err(-EINVAL));
+            assert_eq!(c_str(arg(b"Smart Device").as_ptr() as *const c_char), Ok("Smart Device"));
+            let max = arg(&[b'a'; STRING_MAX_LEN]);
+            assert_eq!(c_str(max.as_ptr() as *const c_char).map(str::len), Ok(STRING_MAX_LEN));
+            let long = arg(&[b'a'; STRING_MAX_LEN + 1]);
+            assert_eq!(c_str(long.as_ptr() as *const c_char), Err(-E2BIG));
+            // Too long is -E2BIG whatever the bytes; short non-UTF-8 is -EINVAL.
+            let long_latin1 = arg(&[0xE9; 300]);
+            assert_eq!(c_str(long_latin1.as_ptr() as *const c_char), Err(-E2BIG));
+            assert_eq!(c_str(arg(&[b'x', 0xE9]).as_ptr() as *const c_char), Err(-EINVAL));
+        }
+    }
+
+    #[test]
+    fn an_unterminated_string_is_read_no_further_than_201_bytes() {
+        // Exactly STRING_MAX_LEN + 1 readable bytes and no NUL: reading one
+        // byte more would be out of bounds (Miri and ASan catch it).
+        let buf = alloc::vec![b'a'; STRING_MAX_LEN + 1];
+        assert_eq!(unsafe { c_str(buf.as_ptr() as *const c_char) }, Err(-E2BIG));
+    }
 }
