@@ -16,6 +16,8 @@
 //!   and the credential store (which, like the real modem's, refuses writes
 //!   while the link is up).
 //! - [`udp`]: datagram sockets, plain or DTLS 1.2 PSK.
+//! - [`power_cut`]: test hooks that SIGKILL the process at a storage commit
+//!   point or after a time, as a power cut would.
 //!
 //! Configuration is by environment variables, all listed in `port/README.md`.
 
@@ -28,6 +30,7 @@ pub use lwm2m_carrier;
 
 pub mod log;
 pub mod modem_sim;
+pub mod power_cut;
 pub mod storage;
 pub mod system;
 pub mod udp;

@@ -21,6 +21,8 @@
 //! - Credentials (`<storage>/sec/<tag>.<type>`, types 3 PSK as a hex string
 //!   and 4 identity) survive restarts like the modem's; writing or deleting
 //!   one while CFUN=1 is refused with `-EACCES`, as the real modem does.
+//!   The files are mode 0600 (a new `sec` directory 0700), and every write
+//!   and delete has power-cut commit points ([`crate::power_cut`]).
 //! - Radio and network information (TS 27.007 §8.69 +CESQ, §10.1.14
 //!   +CGPADDR, §7.3 +COPS) describes the configured cell while registered
 //!   (stat 1 or 5): `+CESQ: 99,99,255,255,<rsrq>,<rsrp>`,
@@ -42,6 +44,7 @@ use std::time::{Duration, Instant};
 use lwm2m_carrier::os::{AtNotifHandler, LOG_INF, SEC_IDENTITY, SEC_PSK};
 
 use crate::err;
+use crate::power_cut::Kind;
 
 /// Tracking area code, cell id and access technology (7 = E-UTRAN) reported
 /// with +CEREG modes 2..5.
@@ -539,13 +542,14 @@ impl CredentialStore {
         if !valid {
             return Err(-err::EINVAL);
         }
-        crate::storage::write_atomic(&self.dir, &name, value)
+        crate::storage::write_atomic(&self.dir, &name, value, Kind::Credential)
             .map_err(|e| crate::storage::io_code(&e))
     }
 
     pub fn delete(&self, tag: u32, kind: c_int) -> Result<(), c_int> {
         let name = Self::file_name(tag, kind)?;
-        crate::storage::remove_durable(&self.dir, &name).map_err(|e| crate::storage::io_code(&e))
+        crate::storage::remove_durable(&self.dir, &name, Kind::Credential)
+            .map_err(|e| crate::storage::io_code(&e))
     }
 }
 
@@ -978,6 +982,26 @@ mod tests {
             assert_eq!(m.sec_write(27, SEC_PSK, bad), Err(-err::EINVAL), "{bad:?}");
         }
         assert_eq!(m.sec_write(27, SEC_IDENTITY, b""), Err(-err::EINVAL));
+    }
+
+    #[test]
+    fn credential_files_are_private_to_the_user() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = test_support::temp_dir("sec_mode").join("sec");
+        let m = ModemSim::new(Config::default(), &dir);
+        m.sec_write(26, SEC_PSK, b"00112233").unwrap();
+        m.sec_write(26, SEC_IDENTITY, b"urn:imei:1").unwrap();
+        assert_eq!(mode(&dir), 0o700, "the sec directory it created");
+        assert_eq!(mode(&dir.join("26.3")), 0o600, "PSK");
+        assert_eq!(mode(&dir.join("26.4")), 0o600, "identity");
+        // A file left world-readable by an older version is tightened when
+        // it is written again (the temp file's mode is set, not inherited).
+        fs::set_permissions(dir.join("26.3"), fs::Permissions::from_mode(0o644)).unwrap();
+        fs::write(dir.join("26.3.tmp"), b"").unwrap();
+        fs::set_permissions(dir.join("26.3.tmp"), fs::Permissions::from_mode(0o666)).unwrap();
+        m.sec_write(26, SEC_PSK, b"44556677").unwrap();
+        assert_eq!(mode(&dir.join("26.3")), 0o600);
     }
 
     #[test]

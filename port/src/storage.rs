@@ -7,16 +7,22 @@
 //!   its old or its new content, never a mix. A leftover `.tmp` file is never
 //!   read and is overwritten by the next write.
 //! - Writing the bytes already stored changes nothing and returns 0, like NVS.
+//! - Files are created with mode 0600 and new directories with 0700: the
+//!   Security record holds the server PSKs.
+//! - Power-cut test hooks (`LWM2M_HOST_KILL_AT_COMMIT`, …) sit at the commit
+//!   points of every write and delete; see [`crate::power_cut`].
 //! - Ids outside `0xCA00..=0xCAFF` are refused with `-EINVAL`; a record that
 //!   does not exist reads and deletes as `-ENOENT`.
 
 use core::ffi::{c_int, c_void};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use crate::err;
+use crate::power_cut::{self, Kind, Stage};
 
 /// First and last record id (`LWM2M_OS_STORAGE_BASE` / `_END`).
 pub const STORAGE_BASE: u16 = 0xCA00;
@@ -38,26 +44,47 @@ pub(crate) fn io_code(e: &io::Error) -> c_int {
 }
 
 /// Replace `dir/name` atomically with `bytes` (creates `dir` if needed).
-pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
-    fs::create_dir_all(dir)?;
+/// The file is private to the user (0600) and a new `dir` too (0700): records
+/// and credentials hold keys. Commit points (see [`crate::power_cut`]):
+/// before, temp, renamed.
+pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8], kind: Kind) -> io::Result<()> {
+    create_private_dir(dir)?;
+    power_cut::commit_point(kind, name, Stage::Before);
     let tmp = dir.join(format!("{name}.tmp"));
     {
         let mut f = OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
+            .mode(0o600)
             .open(&tmp)?;
+        // A leftover temp file may be older than this rule: fix its mode too.
+        f.set_permissions(fs::Permissions::from_mode(0o600))?;
         f.write_all(bytes)?;
         f.sync_all()?;
     }
+    power_cut::commit_point(kind, name, Stage::Temp);
     fs::rename(&tmp, dir.join(name))?;
-    sync_dir(dir)
+    sync_dir(dir)?;
+    power_cut::commit_point(kind, name, Stage::Renamed);
+    Ok(())
 }
 
-/// Remove `dir/name` and make the removal durable.
-pub(crate) fn remove_durable(dir: &Path, name: &str) -> io::Result<()> {
+/// Remove `dir/name` and make the removal durable. Commit points: before, removed.
+pub(crate) fn remove_durable(dir: &Path, name: &str, kind: Kind) -> io::Result<()> {
+    power_cut::commit_point(kind, name, Stage::Before);
     fs::remove_file(dir.join(name))?;
-    sync_dir(dir)
+    sync_dir(dir)?;
+    power_cut::commit_point(kind, name, Stage::Removed);
+    Ok(())
+}
+
+/// `create_dir_all` with mode 0700 for the directories it creates.
+pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -94,13 +121,13 @@ impl RecordStore {
                 return Ok(false);
             }
         }
-        write_atomic(&self.dir, &name, bytes).map_err(|e| io_code(&e))?;
+        write_atomic(&self.dir, &name, bytes, Kind::Record).map_err(|e| io_code(&e))?;
         Ok(true)
     }
 
     pub fn delete(&self, id: u16) -> Result<(), c_int> {
         let name = Self::file_name(id).ok_or(-err::EINVAL)?;
-        remove_durable(&self.dir, &name).map_err(|e| io_code(&e))
+        remove_durable(&self.dir, &name, Kind::Record).map_err(|e| io_code(&e))
     }
 }
 
@@ -218,6 +245,17 @@ mod tests {
         assert_eq!(store.write(0xCA20, b"new"), Ok(true));
         assert_eq!(store.read(0xCA20).unwrap(), b"new");
         assert!(!store.dir().join("ca20.rec.tmp").exists());
+    }
+
+    #[test]
+    fn records_are_private_to_the_user() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = test_support::temp_dir("rec_mode").join("new");
+        let store = RecordStore::new(&dir);
+        store.write(0xCAFE, b"secret key inside").unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join("cafe.rec")), 0o600);
     }
 
     #[test]

@@ -36,7 +36,8 @@ pub extern "C" fn lwm2m_os_init() -> c_int {
     if let Err(e) = crate::wait::init() {
         return e;
     }
-    if let Err(e) = std::fs::create_dir_all(crate::storage::global().dir()) {
+    crate::power_cut::arm_timer();
+    if let Err(e) = crate::storage::create_private_dir(crate::storage::global().dir()) {
         crate::log::write(
             lwm2m_carrier::os::LOG_ERR,
             format!("cannot create storage directory: {e}").as_bytes(),
