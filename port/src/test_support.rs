@@ -1,11 +1,14 @@
 //! Helpers shared by the port's tests.
 //!
 //! The C functions use process-wide state (the storage directory, the
-//! simulated modem, the socket table, the wake eventfd), so tests that use
-//! them call [`init_env`] first, and tests that need that state to themselves
-//! (sockets: at most 4; wake: one eventfd) hold [`serial`].
+//! simulated modem, the socket table, the wake eventfd, the resolver), so
+//! tests that use them call [`init_env`] first, and tests that need that
+//! state to themselves (sockets: at most 4; wake: one eventfd) hold
+//! [`serial`]. [`init_env`] also installs a stub resolver: no test sends a
+//! DNS query.
 
 use std::ffi::CString;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard, Once};
@@ -25,10 +28,32 @@ pub fn temp_dir(what: &str) -> PathBuf {
     dir
 }
 
-/// Point the process-wide storage at a fresh directory (once per test binary).
+/// A name the stub resolver answers with `::1` first, then `127.0.0.1`.
+pub const DUAL_STACK_NAME: &str = "dual-stack.test";
+/// A name the stub resolver does not know.
+pub const UNKNOWN_NAME: &str = "no-such-host.test";
+
+/// The tests' resolver: no name goes to the system resolver, so no test
+/// sends a DNS query. IP literals do not get here (udp::resolve).
+fn stub_resolver(host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+    match host {
+        DUAL_STACK_NAME => Ok(vec![
+            SocketAddr::new(Ipv6Addr::LOCALHOST.into(), port),
+            SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port),
+        ]),
+        _ => Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("stub resolver: unknown name {host:?}"),
+        )),
+    }
+}
+
+/// Point the process-wide storage at a fresh directory and install the stub
+/// resolver (once per test binary).
 pub fn init_env() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
+        crate::udp::set_resolver(Some(stub_resolver));
         let dir = temp_dir("global");
         std::env::set_var(crate::env::STORAGE_DIR, &dir);
         std::env::set_var("LWM2M_HOST_LOG_LEVEL", "dbg");

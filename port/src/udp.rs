@@ -2,7 +2,8 @@
 //! key (RFC 6347, RFC 4279) through OpenSSL.
 //!
 //! - At most [`MAX_SOCKETS`] are open; one more is refused with `-ENOMEM`.
-//! - Open resolves the host (IPv4/IPv6 literal or name; failure `-ENOROUTE`),
+//! - Open resolves the host (IPv4/IPv6 literal or name; failure `-ENOROUTE`;
+//!   names go to the system resolver unless [`set_resolver`] replaced it),
 //!   prefers IPv4 addresses of a name, binds the local port if one is given (in use: falls back to any port with
 //!   a warning, since several test clients may run on one machine), connects,
 //!   and for `sec_tag >= 0` runs the DTLS handshake with the identity and PSK
@@ -304,10 +305,34 @@ pub fn dtls_handshake(
     }
 }
 
+/// Resolves a host name (never an IP literal) to socket addresses.
+pub type Resolver = fn(&str, u16) -> io::Result<Vec<SocketAddr>>;
+
+static RESOLVER: Mutex<Option<Resolver>> = Mutex::new(None);
+
+/// Resolve names with `resolver` instead of the system's (getaddrinfo, which
+/// may send DNS queries); `None` restores the system resolver. Tests install
+/// a stub so that nothing they do leaves the machine.
+pub fn set_resolver(resolver: Option<Resolver>) {
+    *RESOLVER.lock().unwrap_or_else(|p| p.into_inner()) = resolver;
+}
+
+/// IP literals directly, names through the installed or the system resolver.
+fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let custom = *RESOLVER.lock().unwrap_or_else(|p| p.into_inner());
+    match custom {
+        Some(resolver) => resolver(host, port),
+        None => (host, port).to_socket_addrs().map(Iterator::collect),
+    }
+}
+
 /// Open a socket (see the module rules); not yet in the table.
 pub fn open(host: &str, port: u16, sec_tag: i32, local_port: u16) -> Result<Socket, c_int> {
-    let mut remotes: Vec<SocketAddr> = match (host, port).to_socket_addrs() {
-        Ok(addrs) => addrs.collect(),
+    let mut remotes: Vec<SocketAddr> = match resolve(host, port) {
+        Ok(addrs) => addrs,
         Err(e) => {
             log(LOG_WRN, format!("cannot resolve {host:?}: {e}"));
             return Err(-err::ENOROUTE);
@@ -855,8 +880,10 @@ mod tests {
         for h in handles {
             lwm2m_os_udp_close(h);
         }
+        // The tests' stub resolver (test_support) rejects every name but
+        // its own: no DNS query leaves the machine.
         assert_eq!(
-            udp_open("no-such-host.invalid", 5683, -1, 0),
+            udp_open(test_support::UNKNOWN_NAME, 5683, -1, 0),
             -err::ENOROUTE
         );
         assert_eq!(udp_open("", 5683, -1, 0), -err::ENOROUTE);
@@ -867,7 +894,9 @@ mod tests {
         let _g = test_support::serial();
         let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
         let port = peer.local_addr().unwrap().port();
-        let h = udp_open("localhost", port, -1, 0);
+        // The stub answers ::1 before 127.0.0.1 for this name, as a system
+        // resolver may for "localhost"; the peer only listens on IPv4.
+        let h = udp_open(test_support::DUAL_STACK_NAME, port, -1, 0);
         assert!(h >= 0, "open: {h}");
         assert_eq!(lwm2m_os_udp_send(h, b"v4".as_ptr().cast(), 2), 2);
         peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
