@@ -68,19 +68,22 @@ bytes_of_text() { printf '%s' "$1" | od -An -tu1 -v | tr -s ' \n' ',' | sed 's/^
 bytes_of_hex() { printf '%s' "$1" | sed 's/../&\n/g' | sed '/^$/d' | while read -r b; do printf '%d,' "0x$b"; done | sed 's/,$//; s/^/[/; s/$/]/'; }
 
 rest() { # method url [json body]
-	local method="$1" url="$2" body="${3:-}" status
+	# The body (it carries PSKs) goes through stdin, not the command line, which every local
+	# user can read in /proc; the answer goes to a private temp file.
+	local method="$1" url="$2" body="${3:-}" status answer
+	answer="$(mktemp)"
 	if [[ -n "$body" ]]; then
-		status="$(curl -sS -o /tmp/demo-rest.$$ -w '%{http_code}' -X "$method" -H 'Content-Type: application/json' \
-			--data "$body" "$url")"
+		status="$(printf '%s' "$body" | curl -sS -o "$answer" -w '%{http_code}' -X "$method" \
+			-H 'Content-Type: application/json' --data-binary @- "$url")"
 	else
-		status="$(curl -sS -o /tmp/demo-rest.$$ -w '%{http_code}' -X "$method" "$url")"
+		status="$(curl -sS -o "$answer" -w '%{http_code}' -X "$method" "$url")"
 	fi
 	if [[ "$status" != 2* ]]; then
-		echo "demo: $method $url -> HTTP $status: $(head -c 300 /tmp/demo-rest.$$)" >&2
-		rm -f /tmp/demo-rest.$$
+		echo "demo: $method $url -> HTTP $status: $(head -c 300 "$answer")" >&2
+		rm -f "$answer"
 		return 1
 	fi
-	rm -f /tmp/demo-rest.$$
+	rm -f "$answer"
 }
 
 # ---------------------------------------------------------------- device identity and storage
@@ -96,13 +99,19 @@ if [[ -f "$DEVICE_FILE" ]]; then
 	fi
 fi
 if [[ ! -f "$DEVICE_FILE" ]]; then
-	mkdir -p "$STORAGE_DIR"
+	# The env file holds both PSKs and the storage the keys the modem got: user-only (0700/0600).
+	mkdir -p -m 700 "$STORAGE_DIR"
 	DEMO_IMEI="${imei:-$DEFAULT_IMEI}"
 	DEMO_BS_PSK="$(random_hex 16)"
 	DEMO_DM_PSK="$(random_hex 16)"
-	printf 'DEMO_IMEI=%s\nDEMO_BS_PSK=%s\nDEMO_DM_PSK=%s\n' "$DEMO_IMEI" "$DEMO_BS_PSK" "$DEMO_DM_PSK" >"$DEVICE_FILE"
+	(
+		umask 077
+		printf 'DEMO_IMEI=%s\nDEMO_BS_PSK=%s\nDEMO_DM_PSK=%s\n' "$DEMO_IMEI" "$DEMO_BS_PSK" "$DEMO_DM_PSK" >"$DEVICE_FILE"
+	)
 	first_boot=1
 else
+	chmod 600 "$DEVICE_FILE" # written world-readable by older versions of this script
+	chmod 700 "$STORAGE_DIR"
 	first_boot=0
 fi
 ENDPOINT="urn:imei:$DEMO_IMEI"
