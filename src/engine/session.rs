@@ -682,6 +682,12 @@ impl Engine {
             }
             Incoming::Request(m) => {
                 let (reply, effect, changed) = self.dm_request(now, i, &m, env);
+                // What the request changed is queued for flash before its
+                // 2.04: a power cut after the server heard it must not lose
+                // an acknowledged Write.
+                if effect == Effect::ServerChanged {
+                    self.persist();
+                }
                 send_reply(&mut ep, now, &m, &reply);
                 self.sessions[i].endpoint = ep;
                 // The response goes out before whatever the request triggers
@@ -1026,7 +1032,7 @@ impl Engine {
                     }
                 }
                 let _ = i;
-                self.persist();
+                // Persisted before the reply (session_datagram).
             }
         }
         self.flush_sessions();

@@ -96,6 +96,15 @@ pub(super) struct Sim {
     /// write (record store, key write or delete): the states a power cut
     /// can leave behind.
     pub cut_points: Option<Vec<(BTreeMap<u16, Vec<u8>>, BTreeMap<(u32, u8), Vec<u8>>)>>,
+    /// Record stores and datagrams in the order the driver executed them:
+    /// `Stored(id)`, `Sent(conn)`.
+    pub trace: Vec<Trace>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Trace {
+    Stored(u16),
+    Sent(ConnId),
 }
 
 fn kind_id(k: SecKind) -> u8 {
@@ -154,6 +163,7 @@ impl Sim {
             attach: true,
             next_mid: 0x4000,
             cut_points: None,
+            trace: Vec::new(),
         }
     }
 
@@ -233,9 +243,13 @@ impl Sim {
                         let r = self.open_result.get(&conn).copied().unwrap_or(0);
                         self.handle_result(now, if r == 0 { Ok(String::new()) } else { Err(r) });
                     }
-                    Action::Send { conn, data } => self.sent.push((conn, data)),
+                    Action::Send { conn, data } => {
+                        self.trace.push(Trace::Sent(conn));
+                        self.sent.push((conn, data))
+                    }
                     Action::Close { conn } => self.closed.push(conn),
                     Action::Store { id, data } => {
+                        self.trace.push(Trace::Stored(id));
                         self.stores.insert(id, data);
                     }
                     Action::SetModemIdentity(idn) => {

@@ -756,3 +756,19 @@ fn a_fourth_server_account_is_ignored_and_no_tag_past_28_is_touched() {
     s2.boot();
     assert!(s2.take_sent(BOOTSTRAP_CONN).is_empty(), "no new bootstrap at every boot");
 }
+
+#[test]
+fn an_acknowledged_write_is_on_flash_before_its_answer() {
+    // Found by the power-cut sweep against Leshan: the 2.04 of a lifetime
+    // Write went out before the Server record was stored.
+    let mut s = Sim::new(BTreeMap::new());
+    bootstrap(&mut s, 60);
+    register(&mut s);
+    s.trace.clear();
+    assert_eq!(code_of(&s.request(1, Code::PUT, &["1", "0", "1"], Some(0), None, b"1034")), Code::CHANGED);
+    let stored = s.trace.iter().position(|t| *t == sim::Trace::Stored(crate::storage::SERVER));
+    let answered = s.trace.iter().position(|t| *t == sim::Trace::Sent(1));
+    assert!(stored.is_some() && stored < answered, "trace {:?}", s.trace);
+    let s2 = s.rebooted();
+    assert_eq!(s2.e.objects().server.by_ssid(1).map(|v| v.lifetime_s), Some(1034));
+}
