@@ -15,7 +15,9 @@
 # What runs (Maven Central as reachable here serves no 2.x bootstrap-server or client demo jar, and no
 # server demo newer than 2.0.0-M4 — see tests/interop/README.md):
 #   LwM2M server      org.eclipse.leshan:leshan-server-demo:2.0.0-M4:jar:jar-with-dependencies, unchanged
-#                     (web UI + REST API on the web port, CoAP and CoAPs/DTLS-PSK)
+#                     (web UI + REST API on the web port, CoAP and CoAPs/DTLS-PSK), run by its own main()
+#                     from tests/interop/leshan/InteropLeshanServer.java, which adds the one REST call the
+#                     demo lacks: DELETE /api/interop/clients/{ep}/{path}/observe (active Observe cancel)
 #   bootstrap server  Leshan's bootstrap-server library from that same jar behind our small REST front end
 #                     tests/interop/leshan/InteropBootstrapServer.java (REST shaped like the 2.x bsserver demo)
 #
@@ -153,7 +155,8 @@ cmd_start() {
 		fi
 	done
 
-	start_one server "$work/server" -- java "${JAVA_OPTS[@]}" -jar "$SERVER_JAR" \
+	start_one server "$work/server" -- java "${JAVA_OPTS[@]}" \
+		-cp "$(helper_classes_dir):$SERVER_JAR" InteropLeshanServer \
 		-lh "$HOST" -lp "$s_coap" -slh "$HOST" -slp "$s_coaps" -wh "$HOST" -wp "$s_web"
 	start_one bsserver "$work/bsserver" -- java "${JAVA_OPTS[@]}" \
 		-cp "$(helper_classes_dir):$SERVER_JAR" InteropBootstrapServer \
@@ -190,7 +193,8 @@ cmd_start_server() {
 	if [[ -f "$work/server.pid" ]] && kill -0 "$(cat "$work/server.pid")" 2>/dev/null; then
 		die "server already running from $work (pid $(cat "$work/server.pid")); run: leshan.sh stop $work"
 	fi
-	start_one server "$work/server" -- java "${JAVA_OPTS[@]}" -jar "$SERVER_JAR" \
+	start_one server "$work/server" -- java "${JAVA_OPTS[@]}" \
+		-cp "$(helper_classes_dir):$SERVER_JAR" InteropLeshanServer \
 		-lh "$HOST" -lp "$s_coap" -slh "$HOST" -slp "$s_coaps" -wh "$HOST" -wp "$s_web"
 	if ! wait_for_http "http://$HOST:$s_web/api/security/clients" "$(cat "$work/server.pid")" \
 		"LwM2M server" "$work/server/server.log"; then

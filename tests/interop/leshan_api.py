@@ -13,9 +13,12 @@ JSON nodes have no `kind`/`type` (`{"id", "value"}` or `{"id", "values": {...}}`
 Device-management calls (`read`, `write`, `write_attributes`, `discover`, `observe`, `create`,
 `delete`, `execute`) return Leshan's JSON answer `{status: "CONTENT(205)", success, content | objectLinks
 | location}`; `lwm2m_code()` turns its status into the CoAP code ("2.05"), and a client that did not
-answer in time gives the pseudo status "NO ANSWER (HTTP 504)". M4 cannot send an active Observe
-cancel (GET with Observe=1): `cancel_observation` only makes Leshan forget the observation, so the
-next notification gets a CoAP Reset. The event stream's `COAPLOG` events show every CoAP message
+answer in time gives the pseudo status "NO ANSWER (HTTP 504)". The M4 demo's own cancel
+(`cancel_observation`) only makes Leshan forget the observation, so the next notification gets a
+CoAP Reset; the active cancel, a GET with Observe=1 (`cancel_observation_active`), is the one REST
+call `leshan/InteropLeshanServer.java` adds to the unchanged demo. An `EventStream` records why it
+ended (`error`) and when it last received anything (`assert_alive`: Jetty sends a heartbeat every
+10 s), so that "no event came" cannot pass on a dead stream. The event stream's `COAPLOG` events show every CoAP message
 between Leshan and the client (`coap_log`, `coap_options`), which is how the ETS tests check what went
 over the wire (codes, options, payloads) and quote it as evidence.
 
@@ -60,8 +63,13 @@ class EventStream:
 
     def __init__(self, host: str, port: int, path: str):
         self.events: list[ServerSentEvent] = []
+        self.path = path
         self._cond = threading.Condition()
         self._closed = False
+        self._closing = False  # close() was called: the end of the stream is ours, not an error
+        self.error: Optional[str] = None  # why the stream ended, when it was not close()
+        # Monotonic time of the last line (event or Jetty's 10 s heartbeat, an empty line) received.
+        self.last_activity = time.monotonic()
         # A socket of our own (not http.client's connection, which lets go of it for a streamed
         # answer): close() shuts it down to end the blocked reader thread.
         self._sock = socket.create_connection((host, port), timeout=HTTP_TIMEOUT_S)
@@ -86,7 +94,10 @@ class EventStream:
             while True:
                 raw = self._response.readline()
                 if not raw:
+                    if not self._closing:
+                        self.error = "the server ended the stream"
                     break
+                self.last_activity = time.monotonic()
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
                 if line.startswith("event:"):
                     name = line[6:].strip()
@@ -103,12 +114,29 @@ class EventStream:
                             self.events.append(ServerSentEvent(name, payload))
                             self._cond.notify_all()
                     name, data = None, []
-        except (OSError, http.client.HTTPException, ValueError):
-            pass
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            if not self._closing:
+                self.error = f"{type(error).__name__}: {error}"
         finally:
             with self._cond:
                 self._closed = True
                 self._cond.notify_all()
+
+    @property
+    def alive(self) -> bool:
+        with self._cond:
+            return not self._closed
+
+    def assert_alive(self, max_silence_s: float = 15.0) -> None:
+        """The stream is still open and received something (an event or Jetty's heartbeat, every
+        10 s) within `max_silence_s`: "no event came" then means none was sent, not a dead stream."""
+        with self._cond:
+            closed = self._closed
+        if closed:
+            raise AssertionError(f"event stream {self.path} ended: {self.error or 'closed'}")
+        silent_for = time.monotonic() - self.last_activity
+        if silent_for > max_silence_s:
+            raise AssertionError(f"event stream {self.path}: nothing received for {silent_for:.0f} s (no heartbeat)")
 
     def mark(self) -> int:
         with self._cond:
@@ -139,7 +167,7 @@ class EventStream:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or self._closed:
                     seen = [e.name for e in self.events]
-                    why = "stream closed" if self._closed else f"timeout {timeout:.0f} s"
+                    why = f"stream ended: {self.error or 'closed'}" if self._closed else f"timeout {timeout:.0f} s"
                     raise AssertionError(f"no {name} event ({why}); events seen: {seen}")
                 self._cond.wait(remaining)
 
@@ -153,10 +181,12 @@ class EventStream:
                         return event
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or self._closed:
-                    raise AssertionError(f"none of {names} within {timeout:.0f} s; events seen: {self.names()}")
+                    why = f" (stream ended: {self.error or 'closed'})" if self._closed else ""
+                    raise AssertionError(f"none of {names} within {timeout:.0f} s{why}; events seen: {self.names()}")
                 self._cond.wait(remaining)
 
     def close(self) -> None:
+        self._closing = True
         try:
             self._sock.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -187,11 +217,17 @@ class LeshanServer(_Rest):
     """The LwM2M (device-management) server: registrations, reads, executes, DTLS credentials."""
 
     def registration(self, endpoint: str) -> Optional[dict]:
-        """The registration of `endpoint`, or None when it is not registered."""
+        """The registration of `endpoint`, or None when it is not registered.
+
+        M4 answers an unknown endpoint with HTTP 400 "no registered client with id '<ep>'"; any other
+        error (another 400, a 404 from a wrong base URL, a 500) is not "not registered" and fails."""
         response = self.get(f"/clients/{_quote(endpoint)}")
-        if response.status_code in (400, 404):
+        if response.status_code == 400 and response.text.strip() == f"no registered client with id '{endpoint}'":
             return None
-        response.raise_for_status()
+        if response.status_code != 200:
+            raise AssertionError(
+                f"GET /clients/{endpoint}: HTTP {response.status_code} {response.text[:300]!r} (not the 'not registered' answer)"
+            )
         return response.json()
 
     def registrations(self) -> list[dict]:
@@ -288,9 +324,25 @@ class LeshanServer(_Rest):
         return self._operation("POST", endpoint, f"{path}/observe", "Observe", params, timeout_s)
 
     def cancel_observation(self, endpoint: str, path: str) -> None:
-        """Leshan forgets the observation (2.0.0-M4 has no active cancel): the client's next
-        notification is answered with a CoAP Reset (RFC 7641 §3.6)."""
+        """Passive cancel (the demo's DELETE .../observe in 2.0.0-M4): Leshan forgets the observation,
+        and the client's next notification is answered with a CoAP Reset (RFC 7641 §3.6)."""
         self._operation("DELETE", endpoint, f"{path}/observe", "Cancel observation")
+
+    def cancel_observation_active(self, endpoint: str, path: str, timeout_s: int = 5) -> dict:
+        """Active cancel (RFC 7641 §3.6): Leshan sends a GET with Observe=1 and the observation's token
+        (its CancelObservationRequest), through leshan/InteropLeshanServer.java's
+        DELETE /api/interop/clients/{ep}/{path}/observe, and keeps its observation. Returns
+        {status: "CONTENT(205)", success, token (hex)}, or the pseudo status "NO ANSWER (HTTP 504)"."""
+        response = self.session.delete(
+            self._url(f"/interop/clients/{_quote(endpoint)}{path}/observe"),
+            params={"timeout": timeout_s},
+            timeout=timeout_s + HTTP_TIMEOUT_S,
+        )
+        if response.status_code == 504:
+            return {"status": "NO ANSWER (HTTP 504)", "success": False, "failure": True}
+        if response.status_code != 200:
+            raise AssertionError(f"active cancel {path}: HTTP {response.status_code}: {response.text[:500]}")
+        return response.json()
 
     def create(self, endpoint: str, object_path: str, instance: dict, content_format: str = "TLV", timeout_s: int = 5) -> dict:
         """Create (TS §5.4.6): POST on the object; the answer's `location` is "<o>/<i>"."""
@@ -556,15 +608,22 @@ def coap_payload_bytes(entry: dict) -> bytes:
 
 
 def response_to(stream: EventStream, request: dict, timeout: float = 5.0) -> dict:
-    """The COAPLOG answer (same token, other direction, not a request) to a logged request."""
+    """The COAPLOG answer to a logged request: same token, other direction, a response code, and
+    either piggybacked (an ACK with the request's Message ID) or a separate response logged no earlier
+    than the request. (The token alone is not enough: an observation's token is on its Observe
+    response and notifications too.)"""
 
     def answers(data: Any) -> bool:
-        return (
+        if not (
             isinstance(data, dict)
             and data.get("token") == request.get("token")
             and data.get("incoming") != request.get("incoming")
             and re.fullmatch(r"\d\.\d\d", str(data.get("code", ""))) is not None
-        )
+        ):
+            return False
+        if data.get("type") == "ACK":
+            return data.get("mId") == request.get("mId")
+        return data.get("timestamp", 0) >= request.get("timestamp", 0)
 
     return stream.wait_for("COAPLOG", timeout, answers).data
 
