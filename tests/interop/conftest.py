@@ -15,6 +15,9 @@
   a device that several read-only tests share (the ETS suites boot one per module).
 - `second_leshan_server` (session, started on first use): one more LwM2M server on other loopback
   ports (scripts/leshan.sh start-server), for the multi-server cases.
+- `fault_proxy`: factory of udp_fault_proxy.FaultProxy relays in front of the bootstrap or the
+  LwM2M server (loss, duplication, reordering, blackouts; also a stable server-side address for a
+  device whose local port changes), stopped at teardown.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from leshan_api import (
     random_psk_hex,
 )
 from managed_process import ManagedProcess
+from udp_fault_proxy import FaultProxy, Faults
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LESHAN_SCRIPT = REPO_ROOT / "scripts" / "leshan.sh"
@@ -138,10 +142,13 @@ class Provisioner:
 
     def __call__(self, endpoint: str, bs_psk_hex: str, dm_psk_hex: str, lifetime: int = 60, **options) -> None:
         """PSK for the bootstrap session, a bootstrap config with one account on the LwM2M server
-        (`options`: the other ServerAccount fields, and `auto_security_id`), the server's PSK entry."""
+        (`options`: the other ServerAccount fields, `uri` to reach the server through something
+        else than its own coaps address, `auto_security_id`, `acls`), the server's PSK entry."""
         auto_security_id = options.pop("auto_security_id", False)
-        account = ServerAccount(uri=self.leshan.dm_coaps_uri, psk_hex=dm_psk_hex, lifetime=lifetime, **options)
-        self.accounts(endpoint, bs_psk_hex, [(self.leshan.server, account)], auto_security_id)
+        acls = options.pop("acls", None)
+        uri = options.pop("uri", None) or self.leshan.dm_coaps_uri  # e.g. a FaultProxy's in front of the server
+        account = ServerAccount(uri=uri, psk_hex=dm_psk_hex, lifetime=lifetime, **options)
+        self.accounts(endpoint, bs_psk_hex, [(self.leshan.server, account)], auto_security_id, acls)
 
     def accounts(
         self,
@@ -205,6 +212,43 @@ def second_leshan_server(leshan, tmp_path_factory) -> LeshanServer:
     server.workdir = workdir
     yield server
     subprocess.run([str(LESHAN_SCRIPT), "stop", str(workdir)], timeout=60)
+
+
+class ProxyFactory:
+    """Makes started FaultProxy instances in front of the suite's servers; close() stops them and
+    prints what each did (pytest shows it when the test failed)."""
+
+    def __init__(self, leshan: LeshanServers):
+        self.leshan = leshan
+        self.proxies: list[FaultProxy] = []
+
+    def __call__(
+        self,
+        server: str = "dm",
+        seed: int = 0,
+        up: Faults = Faults(),
+        down: Faults = Faults(),
+        **options,
+    ) -> FaultProxy:
+        """A proxy in front of the LwM2M server's ("dm") or the bootstrap server's ("bs") coaps port."""
+        port = self.leshan.ports["LESHAN_SERVER_COAPS_PORT" if server == "dm" else "LESHAN_BS_COAPS_PORT"]
+        proxy = FaultProxy((LOOPBACK, port), seed=seed, up=up, down=down, name=f"{server} proxy", **options)
+        self.proxies.append(proxy.start())
+        return proxy
+
+    def close(self) -> None:
+        for proxy in self.proxies:
+            proxy.close()
+            print(f"--- {proxy.describe()}")
+
+
+@pytest.fixture
+def fault_proxy(leshan):
+    """fault_proxy(server="dm"|"bs", seed=0, up=Faults(...), down=Faults(...)) -> a started
+    udp_fault_proxy.FaultProxy in front of that server; point the device at proxy.uri()."""
+    factory = ProxyFactory(leshan)
+    yield factory
+    factory.close()
 
 
 @pytest.fixture(scope="session")
@@ -351,13 +395,14 @@ class DeviceFactory:
 
 
 @pytest.fixture
-def carrier_device(leshan, host_sample, tmp_path, provision):
+def carrier_device(leshan, host_sample, tmp_path, provision, fault_proxy):
     """carrier_device(bootstrap_uri=None, bootstrap_psk_hex=None, extra_env=None) -> CarrierDevice.
 
     Defaults: the loopback bootstrap server's coaps URI and a fresh random bootstrap PSK (the test
     provisions the servers with device.bs_psk_hex). The device is not started: call device.boot().
     It depends on `provision` so that devices are shut down before their PSKs are removed (Leshan
-    can no longer reach a client whose PSK is gone, so it could not de-register it).
+    can no longer reach a client whose PSK is gone, so it could not de-register it), and on
+    `fault_proxy` so that a device behind a proxy de-registers before the proxy stops.
     """
     factory = DeviceFactory(leshan, host_sample, tmp_path)
     yield factory
