@@ -29,6 +29,7 @@ from leshan_api import (
     response_to,
 )
 from managed_process import assert_subsequence
+from udp_fault_proxy import UP
 
 FW_VERSION = "mfw_nrf9160_1.2.3-ets"
 
@@ -192,6 +193,7 @@ def test_int_102_registration_update(leshan, carrier_device, provision):
     assert waited_s < 20, f"second Update {waited_s:.1f} s after the lifetime became 20 s"
     assert "Uri-Query" not in coap_options(second), second
     assert response_to(device.coap_events, second)["code"] == "2.04"
+    device.coap_events.assert_alive()
     assert "DEREGISTRATION" not in device.coap_events.names()
 
 
@@ -244,17 +246,25 @@ def test_int_104_registration_update_trigger(leshan, carrier_device, provision):
         time.sleep(0.5)
     current = leshan.server.registration(device.endpoint)
     assert current is not None and current["registrationId"] == registration_id
+    device.coap_events.assert_alive()
     assert "DEREGISTRATION" not in device.coap_events.names()
 
 
 # ------------------------------------------------------------------------------------------- int-555
 
 
-def test_int_555_disable_capability(leshan, carrier_device, provision):
+def test_int_555_disable_capability(leshan, carrier_device, provision, fault_proxy):
     """int-555: Execute Disable /1/0/4 (2.04) with Disable Timeout /1/0/5 = 5 s: the client
-    de-registers (2.02), stays silent while disabled, and registers again once the 5 s are over."""
+    de-registers (2.02), stays silent while disabled, and registers again once the 5 s are over.
+
+    The device reaches the server through a transparent fault_proxy: Leshan sees it at the proxy's
+    address whichever local port the client binds when it reconnects, so Leshan's CoAP log (which
+    follows the address the registration had when the stream opened) covers the whole case, and the
+    proxy itself records every datagram the client sent while disabled."""
     disable_timeout_s = 5
-    device = start_registered(carrier_device, provision, lifetime=300, disable_timeout=disable_timeout_s)
+    proxy = fault_proxy("dm")
+    device = start_registered(carrier_device, provision, lifetime=300, disable_timeout=disable_timeout_s, uri=proxy.uri())
+    assert leshan.server.registration(device.endpoint)["address"] == proxy.upstream_address
     answer = assert_code(leshan.server.read(device.endpoint, "/1/0/5", "TEXT"), "2.05", "Read /1/0/5")
     assert answer["content"]["value"] == disable_timeout_s
     mark = device.coap_events.mark()
@@ -264,18 +274,26 @@ def test_int_555_disable_capability(leshan, carrier_device, provision):
     back = device.coap_events.wait_for("REGISTRATION", disable_timeout_s + 20, after=mark)
     away_s = back.received_at - gone.received_at
     assert away_s >= disable_timeout_s - 1, f"registered again after {away_s:.1f} s, Disable Timeout {disable_timeout_s} s"
+    assert back.data["address"] == proxy.upstream_address, (back.data["address"], proxy.upstream_address)
+    device.coap_events.assert_alive()
 
-    # Between the de-registration and the new Register the client sent nothing to the server
-    # (Leshan logs the Register itself before it raises REGISTRATION).
-    window = device.coap_events.since(mark)
-    deleted_at = next(i for i, e in enumerate(window) if e.name == "DEREGISTRATION")
-    registered_at = next(i for i, e in enumerate(window) if e.name == "REGISTRATION")
-    silent = [
-        e.data
-        for e in window[deleted_at + 1 : registered_at]
-        if e.name == "COAPLOG" and e.data.get("incoming") and coap_options(e.data).get("Uri-Path") != ["rd"]
-    ]
+    # Leshan's log of the case: the DELETE, then the new Register, and nothing from the client in
+    # between. Both ends being in the log shows that it followed the client all the way.
+    log = coap_log(device.coap_events, mark)
+    delete_at = next(
+        (i for i, e in enumerate(log) if e.get("incoming") and e.get("code") == "DELETE"), None
+    )
+    register_at = next(
+        (i for i, e in enumerate(log) if e.get("incoming") and e.get("code") == "POST" and coap_options(e).get("Uri-Path") == ["rd"]),
+        None,
+    )
+    assert delete_at is not None and register_at is not None and delete_at < register_at, describe_exchange(device.coap_events, mark)
+    silent = [e for e in log[delete_at + 1 : register_at] if e.get("incoming")]
     assert not silent, f"the client talked while disabled: {silent}"
+    # The proxy's count: after the de-registration (and a DTLS close_notify within 1 s), no datagram
+    # from the client until the Disable Timeout ran out.
+    sent = [t for t in proxy.arrivals(UP, since=gone.received_at + 1.0) if t.time < gone.received_at + disable_timeout_s - 1]
+    assert not sent, f"{len(sent)} datagrams from the client while disabled: {sent[:5]}"
     assert leshan.server.registration(device.endpoint) is not None
 
 

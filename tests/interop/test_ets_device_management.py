@@ -6,8 +6,9 @@ resource, 1.1 numbering), int-260 (Discover + Write-Attributes), int-261 (Write-
 multiple resource), int-270/271/290 (Create / Create Multiple Resource Instance / Delete), int-551
 (Server object access rights). The reboot, int-241, runs with int-655 in test_ets_device_object.py.
 
-All share one registered device; each test leaves it as it found it (attributes unset, instances
-deleted, values restored). Pass criteria are the ETS's (OMA-ETS-LightweightM2M-V1_0_1
+All but int-271 (which needs an Access Control instance, so a device provisioned with one) share one
+registered device; each test leaves it as it found it (attributes unset, instances deleted, values
+restored). Pass criteria are the ETS's (OMA-ETS-LightweightM2M-V1_0_1
 §6.1.3, §6.1.6.2), checked on Leshan's answers and on the CoAP messages of its COAPLOG stream.
 Spec: OMA-TS-LightweightM2M-V1_0_2 §5.4 (device management), §5.1 / §5.4.4 (attributes), §6.4
 (data formats), §E.2 / §E.4 (Server / Device objects).
@@ -21,6 +22,7 @@ import pytest
 
 from conftest import start_registered
 from leshan_api import (
+    acl_entry,
     assert_code,
     coap_log,
     coap_options,
@@ -212,9 +214,14 @@ def test_int_205_setting_basic_information_plain_text(leshan, device):
 
 
 def test_int_210_setting_basic_information_opaque(leshan, device):
-    """int-210: a Write in application/octet-stream. The only writable Opaque resource is the
-    Firmware Update Package /5/0/0; writing it the single byte 0x00 resets the update state machine
-    (ETS int-755 step 1) -> 2.04, and State /5/0/3 and Update Result /5/0/5 read 0."""
+    """int-210 (partial): a Write in application/octet-stream. The only writable Opaque resource is
+    the Firmware Update Package /5/0/0, write-only; writing it the single byte 0x00 (a reset of the
+    update state machine, ETS int-755 step 1) goes out as octet-stream with that byte -> 2.04.
+
+    The read-back step is not expressible: /5/0/0 cannot be read, and the reset's effect, State
+    /5/0/3 and Update Result /5/0/5 back at 0, cannot be told from nothing happening, because no
+    server operation moves them off 0 on the host (no firmware download). They are read after the
+    write only as a sanity check."""
     mark = device.coap_events.mark()
     written = leshan.server.write(device.endpoint, "/5/0/0", {"id": 0, "value": "00"}, "OPAQUE")
     assert_code(written, "2.04", "Write /5/0/0 = 00 (opaque)", device.coap_events, mark)
@@ -407,15 +414,47 @@ def test_int_270_create_object_instance(leshan, device):
         leshan.server.delete(endpoint, "/1/1")
 
 
-def test_int_271_create_multiple_resource_instance(leshan, device):
-    """int-271 (not applicable: objects 1, 3, 4, 5 and 7 have no writable multiple-instance resource,
-    so no Resource Instance can be created). Checked instead: a Write that would add an instance
-    to the read-only multiple resource Error Code /3/0/11 is refused with 4.05 and creates nothing."""
+READ, WRITE, EXECUTE = 1, 2, 4
+
+
+def test_int_271_create_multiple_resource_instance(leshan, carrier_device, provision):
+    """int-271, on the one writable multiple resource of the client: ACL /2/x/2 of an Access Control
+    instance (TS 1.0.2 §E.3; resource instance id = short server id, value = rights). The bootstrap
+    server provisions /2/0 for the Device instance with one entry, {1: R|W|E}; with a single server
+    that server may write it (TS §7.3). Write (partial update) /2/0 in TLV with the ACL resource
+    holding a new instance 2 (rights R for server 2) next to the old one -> 2.04; Read /2/0/2 shows
+    both instances; Write (replace) /2/0/2 with the old instance only -> 2.04; Read shows instance 2
+    gone. Own device: the others run without an ACL instance."""
+    device = start_registered(
+        carrier_device, provision, lifetime=300, acls=[acl_entry(3, 0, {1: READ | WRITE | EXECUTE}, owner=1)]
+    )
+    endpoint = device.endpoint
+    registration = leshan.server.registration(endpoint)
+    assert "/2/0" in [link["url"] for link in registration["objectLinks"]], registration["objectLinks"]
+
+    def acl_values() -> dict[str, int]:
+        answer = assert_code(leshan.server.read(endpoint, "/2/0/2", "TLV"), "2.05", "Read /2/0/2")
+        return answer["content"]["values"]
+
+    instance = assert_code(leshan.server.read(endpoint, "/2/0", "TLV"), "2.05", "Read /2/0")
+    values = node_values(instance["content"])
+    assert values[0] == 3 and values[1] == 0 and values[3] == 1, values
+    assert acl_values() == {"1": 7}
+
     mark = device.coap_events.mark()
-    answer = leshan.server.write(device.endpoint, "/3/0/11", {"id": 11, "values": {"0": 1, "1": 7}}, "TLV")
-    assert_code(answer, "4.05", "Write /3/0/11 with a new instance", device.coap_events, mark)
-    values = assert_code(leshan.server.read(device.endpoint, "/3/0/11", "TLV"), "2.05", "Read /3/0/11")
-    assert values["content"]["values"] == {"0": 1}, values
+    node = {"id": 0, "resources": [{"id": 2, "values": {"1": 7, "2": READ}}]}
+    written = leshan.server.write(endpoint, "/2/0", node, "TLV", replace=False)
+    assert_code(written, "2.04", "Write (partial update) /2/0 with a new ACL instance", device.coap_events, mark)
+    request, _ = exchange(device, mark, "POST", ["2", "0"])
+    records = tlv_records(coap_payload_bytes(request))
+    assert [(kind, ident) for kind, ident, _ in records] == [(TLV_MULTIPLE_RESOURCE, 2)], records
+    assert [(k, i) for k, i, _ in tlv_records(records[0][2])] == [(TLV_RESOURCE_INSTANCE, 1), (TLV_RESOURCE_INSTANCE, 2)]
+    assert acl_values() == {"1": 7, "2": READ}, "the new resource instance was not created"
+
+    mark = device.coap_events.mark()
+    replaced = leshan.server.write(endpoint, "/2/0/2", {"id": 2, "values": {"1": 7}}, "TLV", replace=True)
+    assert_code(replaced, "2.04", "Write (replace) /2/0/2", device.coap_events, mark)
+    assert acl_values() == {"1": 7}, "Replace kept an instance it did not name"
 
 
 def test_int_290_delete_object_instance(leshan, device):
