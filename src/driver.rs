@@ -495,3 +495,27 @@ pub fn run() {
         d.wait();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The driver's own heap on top of the engine's (see the engine's
+    /// `heap_peak_over_a_lifecycle_stays_under_the_cap`): printed for
+    /// `scripts/heap.py`, in bytes requested on the test's target.
+    /// - held while running: the boxed driver (engine inline), the receive
+    ///   buffer, the shared state (Device object, AT notification queue at
+    ///   its limit);
+    /// - at init only, before the engine exists: the record read buffer and
+    ///   the copies of the records read (at most one at a time is largest).
+    #[test]
+    fn driver_heap_is_known() {
+        let fifo_vec = 2 * core::mem::size_of::<Vec<String>>();
+        let at_queue = crate::limits::AT_NOTIF_QUEUE * (core::mem::size_of::<String>() + crate::limits::AT_NOTIF_LEN) + fifo_vec;
+        let running = core::mem::size_of::<Driver>() + MAX_DATAGRAM + 1 + core::mem::size_of::<shared::Shared>() + at_queue;
+        let init = MAX_RECORD_LEN * 2;
+        eprintln!("HEAP_FIXED driver_running {running}");
+        eprintln!("HEAP_FIXED driver_init {init}");
+        assert!(running < 5 * 1024, "the driver's own heap grew: {running} B");
+    }
+}

@@ -102,6 +102,16 @@ struct Seen {
     received: Instant,
     /// What we answered (piggy-backed response or empty ACK), once known.
     reply: Option<Vec<u8>>,
+    /// A plain GET (no Observe): its duplicate is processed again instead of
+    /// answered from a cached copy (RFC 7252 §4.5 allows it for requests
+    /// without side effects), so the largest responses, reads, are not kept
+    /// in RAM for EXCHANGE_LIFETIME. Writes, Executes, Deletes and Observe
+    /// registrations keep their cached answer: replaying them after a later
+    /// request (a reordered duplicate) could undo that request. Set once the
+    /// request is answered (a duplicate before that is ignored).
+    reprocess: bool,
+    /// A confirmable GET without Observe.
+    plain_get: bool,
 }
 
 /// Reliability state of one CoAP connection.
@@ -216,7 +226,11 @@ impl Endpoint {
             .iter_mut()
             .find(|s| s.mid == request_mid && s.confirmable)
         {
-            seen.reply = Some(bytes.clone());
+            if seen.plain_get {
+                seen.reprocess = true;
+            } else {
+                seen.reply = Some(bytes.clone());
+            }
         }
         self.queue(bytes);
     }
@@ -315,6 +329,9 @@ impl Endpoint {
         }
         // §4.5: duplicate detection by Message ID.
         if let Some(seen) = self.seen.iter().find(|s| s.mid == msg.mid) {
+            if seen.reprocess {
+                return Incoming::Request(msg);
+            }
             if let Some(reply) = &seen.reply {
                 let reply = reply.clone();
                 self.queue(reply);
@@ -322,7 +339,8 @@ impl Endpoint {
             return Incoming::Handled;
         }
         if msg.code.is_request() {
-            self.remember(now, msg.mid, confirmable, None);
+            let plain_get = confirmable && msg.code == Code::GET && msg.observe().is_none();
+            self.remember(now, msg.mid, confirmable, None, plain_get);
             return Incoming::Request(msg);
         }
         // A separate response (§5.2.2), matched by token (§5.3.2).
@@ -346,10 +364,10 @@ impl Endpoint {
         }
         if confirmable {
             let ack = empty(MsgType::Ack, msg.mid);
-            self.remember(now, msg.mid, true, Some(ack.clone()));
+            self.remember(now, msg.mid, true, Some(ack.clone()), false);
             self.queue(ack);
         } else {
-            self.remember(now, msg.mid, false, None);
+            self.remember(now, msg.mid, false, None, false);
         }
         Incoming::Response(msg)
     }
@@ -392,7 +410,7 @@ impl Endpoint {
         let _ = self.tx.push_back(bytes);
     }
 
-    fn remember(&mut self, now: Instant, mid: u16, confirmable: bool, reply: Option<Vec<u8>>) {
+    fn remember(&mut self, now: Instant, mid: u16, confirmable: bool, reply: Option<Vec<u8>>, plain_get: bool) {
         if self.seen.is_full() {
             self.seen.pop_front();
         }
@@ -401,6 +419,8 @@ impl Endpoint {
             confirmable,
             received: now,
             reply,
+            reprocess: false,
+            plain_get,
         });
     }
 
@@ -617,11 +637,11 @@ mod tests {
     #[test]
     fn duplicate_con_request() {
         let mut ep = Endpoint::new(1, 1);
-        let req = build(MsgType::Con, Code::GET, 0x5555, &[1, 2], b"");
+        let req = build(MsgType::Con, Code::PUT, 0x5555, &[1, 2], b"");
         let Incoming::Request(m) = ep.handle_datagram(at(0), &req) else {
             panic!()
         };
-        assert_eq!(m.code, Code::GET);
+        assert_eq!(m.code, Code::PUT);
         // Retransmitted before we answered: nothing to re-send yet.
         assert!(matches!(
             ep.handle_datagram(at(10), &req),
@@ -629,7 +649,7 @@ mod tests {
         ));
         assert!(drain(&mut ep).is_empty());
 
-        let resp = build(MsgType::Ack, Code::CONTENT, 0x5555, &[1, 2], b"42");
+        let resp = build(MsgType::Ack, Code::CHANGED, 0x5555, &[1, 2], b"");
         ep.respond(at(20), 0x5555, resp.clone());
         assert_eq!(drain(&mut ep), vec![resp.clone()]);
         assert!(matches!(
@@ -649,7 +669,7 @@ mod tests {
     fn dedup_cache_is_bounded() {
         let mut ep = Endpoint::new(1, 1);
         for mid in 0..(DEDUP_ENTRIES as u16 + 1) {
-            let req = build(MsgType::Con, Code::GET, mid, &[], b"");
+            let req = build(MsgType::Con, Code::POST, mid, &[], b"");
             assert!(matches!(
                 ep.handle_datagram(at(0), &req),
                 Incoming::Request(_)
@@ -662,16 +682,42 @@ mod tests {
         }
         drain(&mut ep);
         // MID 0 was evicted, the last DEDUP_ENTRIES are remembered.
-        let first = build(MsgType::Con, Code::GET, 0, &[], b"");
+        let first = build(MsgType::Con, Code::POST, 0, &[], b"");
         assert!(matches!(
             ep.handle_datagram(at(1), &first),
             Incoming::Request(_)
         ));
-        let last = build(MsgType::Con, Code::GET, DEDUP_ENTRIES as u16, &[], b"");
+        let last = build(MsgType::Con, Code::POST, DEDUP_ENTRIES as u16, &[], b"");
         assert!(matches!(
             ep.handle_datagram(at(1), &last),
             Incoming::Handled
         ));
+    }
+
+    /// A duplicate of a plain CON GET (answered) is a new Request: it is read
+    /// again instead of keeping the largest responses cached. Before the
+    /// answer, and for a GET with Observe, duplicates are handled as usual.
+    #[test]
+    fn duplicate_plain_get_is_processed_again() {
+        let mut ep = Endpoint::new(1, 1);
+        let req = build(MsgType::Con, Code::GET, 0x600, &[7], b"");
+        assert!(matches!(ep.handle_datagram(at(0), &req), Incoming::Request(_)));
+        assert!(matches!(ep.handle_datagram(at(1), &req), Incoming::Handled), "not answered yet");
+        let resp = build(MsgType::Ack, Code::CONTENT, 0x600, &[7], &[0x55; 900]);
+        ep.respond(at(2), 0x600, resp.clone());
+        assert_eq!(drain(&mut ep), vec![resp]);
+        assert!(ep.seen.iter().all(|s| s.reply.is_none()), "the read's answer is not kept");
+        assert!(matches!(ep.handle_datagram(at(3000), &req), Incoming::Request(_)));
+
+        let mut observe = MessageWriter::new(MsgType::Con, Code::GET, 0x601, &[8]).unwrap();
+        observe.uint_option(option::OBSERVE, 0).unwrap();
+        let observe = observe.finish();
+        assert!(matches!(ep.handle_datagram(at(0), &observe), Incoming::Request(_)));
+        let ans = build(MsgType::Ack, Code::CONTENT, 0x601, &[8], b"1");
+        ep.respond(at(1), 0x601, ans.clone());
+        drain(&mut ep);
+        assert!(matches!(ep.handle_datagram(at(2), &observe), Incoming::Handled));
+        assert_eq!(drain(&mut ep), vec![ans], "an Observe registration is answered from the cache");
     }
 
     #[test]

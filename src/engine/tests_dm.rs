@@ -1297,6 +1297,7 @@ fn heap_peak_over_a_lifecycle_stays_under_the_cap() {
     const ENGINE_HEAP_CAP: usize = 16 * 1024;
     let ((), peak) = crate::test_alloc::peak_of(|| {
         let mut s = registered_with_battery(LONG_LIFETIME, 50);
+        eprintln!("HEAP_PHASE registered {} {}", crate::test_alloc::current(), crate::test_alloc::peak());
         for obj in ["1", "2", "3", "4", "5", "7"] {
             for cf in [TLV, JSON] {
                 let r = s.req(Code::GET, obj).accept(cf);
@@ -1304,6 +1305,7 @@ fn heap_peak_over_a_lifecycle_stays_under_the_cap() {
                 assert!(matches!(code_of(&resp), Code::CONTENT | Code::NOT_ACCEPTABLE), "/{obj} in {cf}: {:?}", code_of(&resp));
             }
         }
+        eprintln!("HEAP_PHASE reads {} {}", crate::test_alloc::current(), crate::test_alloc::peak());
         // One observation per readable single resource of the Device object,
         // in text, plus whole objects in TLV.
         let mut token = 0u8;
@@ -1317,9 +1319,11 @@ fn heap_peak_over_a_lifecycle_stays_under_the_cap() {
             let r = s.req(Code::GET, obj).observe(0).accept(TLV).token(&[0x0B, token]);
             s.exchange(&r);
         }
+        eprintln!("HEAP_PHASE observe {} {}", crate::test_alloc::current(), crate::test_alloc::peak());
         s.set_battery(60);
         s.advance(31_000);
         s.take_sent(DM);
+        eprintln!("HEAP_PHASE notified {} {}", crate::test_alloc::current(), crate::test_alloc::peak());
         // The largest Block1 body a server may write.
         let body = alloc::vec![b'x'; crate::limits::MAX_BLOCK1_BODY];
         for (num, chunk) in body.chunks(1024).enumerate() {
@@ -1327,6 +1331,7 @@ fn heap_peak_over_a_lifecycle_stays_under_the_cap() {
             let r = s.req(Code::PUT, "3/0/15").cf(TEXT).block1(num as u32, !last, 6).body(chunk);
             s.exchange(&r);
         }
+        eprintln!("HEAP_PHASE block1 {} {}", crate::test_alloc::current(), crate::test_alloc::peak());
         // Re-bootstrap (Bootstrap-Request Trigger).
         let r = s.req(Code::POST, "1/0/9");
         s.exchange(&r);
