@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Peak heap of the library: the engine over a whole lifecycle plus the
+driver's own buffers, as the README's "Memory" table gives them.
+
+Runs two unit tests with the counting allocator of src/test_alloc.rs:
+- engine::tests_dm::heap_peak_over_a_lifecycle_stays_under_the_cap (first
+  boot, bootstrap, registration, reads of every object in TLV and JSON, an
+  observation on every Device resource and three objects, notifications, the
+  largest Block1 write, a re-bootstrap): prints HEAP_PHASE and HEAP_PEAK;
+- driver::tests::driver_heap_is_known: the driver's boxed state, receive
+  buffer, shared state and AT queue at its limit (HEAP_FIXED).
+
+On i686-unknown-linux-gnu when that target is installed (32-bit pointers and
+usizes like the nRF9160's Cortex-M33, so the figures are the device's bytes
+requested); otherwise on the host's 64-bit target, which overstates them.
+Allocator overhead (Zephyr sys_heap: 8 bytes a chunk) is not included.
+
+Usage: scripts/heap.py
+"""
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(target):
+    cmd = ["cargo", "test", "-q", "--lib"]
+    env = dict(os.environ)
+    if target:
+        cmd += ["--target", target]
+        env["CARGO_TARGET_DIR"] = os.path.join(ROOT, "target", "heap-" + target)
+    cmd += ["--", "--nocapture", "heap_peak_over_a_lifecycle", "driver_heap_is_known"]
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.stderr.write(out.stdout + out.stderr)
+        raise SystemExit("heap tests failed")
+    return out.stdout + out.stderr
+
+
+def main():
+    installed = subprocess.run(["rustup", "target", "list", "--installed"], capture_output=True, text=True).stdout
+    target = "i686-unknown-linux-gnu" if "i686-unknown-linux-gnu" in installed else None
+    text = run(target)
+    phases = re.findall(r"HEAP_PHASE (\w+) (\d+) (\d+)", text)
+    peak = int(re.search(r"HEAP_PEAK engine_lifecycle (\d+)", text).group(1))
+    fixed = dict((k, int(v)) for k, v in re.findall(r"HEAP_FIXED (\w+) (\d+)", text))
+    print(f"target: {target or 'host (64-bit: overstates the device)'}")
+    print("engine, held / peak so far, by phase:")
+    for name, held, so_far in phases:
+        print(f"  {name:<11} {int(held):>6} B held, {int(so_far):>6} B peak")
+    print(f"engine peak over the lifecycle   {peak:>6} B")
+    print(f"driver while running             {fixed['driver_running']:>6} B")
+    print(f"driver at init only (transient)  {fixed['driver_init']:>6} B")
+    total = peak + fixed["driver_running"]
+    print(f"peak heap (engine + driver)      {total:>6} B")
+
+
+if __name__ == "__main__":
+    main()
