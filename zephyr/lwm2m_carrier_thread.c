@@ -21,8 +21,8 @@
 
 LOG_MODULE_DECLARE(lwm2m_carrier);
 
-/* As the original 0.10.x glue. */
-#define LWM2M_CARRIER_THREAD_STACK_SIZE 4096
+/* The stack is CONFIG_LWM2M_CARRIER_THREAD_STACK_SIZE (the original had a
+ * fixed 4096); the priority is the original's. */
 #define LWM2M_CARRIER_THREAD_PRIORITY K_LOWEST_APPLICATION_THREAD_PRIO
 
 /* The weak lwm2m_carrier_event_handler() and the other weak defaults are in
@@ -57,6 +57,6 @@ static void lwm2m_carrier_thread_run(void *p1, void *p2, void *p3)
 	LOG_WRN("lwm2m_carrier_run() returned");
 }
 
-K_THREAD_DEFINE(lwm2m_carrier_thread, LWM2M_CARRIER_THREAD_STACK_SIZE,
+K_THREAD_DEFINE(lwm2m_carrier_thread, CONFIG_LWM2M_CARRIER_THREAD_STACK_SIZE,
 		lwm2m_carrier_thread_run, NULL, NULL, NULL,
 		LWM2M_CARRIER_THREAD_PRIORITY, 0, 0);

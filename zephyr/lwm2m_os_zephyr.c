@@ -115,31 +115,83 @@ static int os_err(int err, int otherwise)
 /* Heap                                                                      */
 
 /*
- * k_malloc() on Zephyr 2.4 returns only 4-byte aligned blocks (a 4-byte
- * sys_heap chunk header on small heaps plus k_malloc's 8-byte block id), but
- * the contract promises 8 (Rust's allocator relies on it). Allocate 8 more
- * bytes, round up, and keep the distance to the real block (4 or 8) in the
- * byte before the returned pointer.
+ * The library's heap is its own: CONFIG_LWM2M_CARRIER_HEAP_SIZE bytes
+ * reserved at build time (in .bss), so neither does the library starve the
+ * system heap that NCS allocates from (at_notif, getaddrinfo(), the
+ * application's k_malloc()), nor can they starve the library. k_heap locks
+ * with a spinlock: the AT thread and application threads allocate too (the
+ * notification queue, setters) and may interrupt the carrier thread.
+ *
+ * Alignment: the contract promises 8 (Rust's allocator relies on it). On
+ * Zephyr 2.4, sys_heap puts a block's memory right after its chunk header,
+ * which is 4 bytes on heaps below 256 KiB, in 8-byte chunks from an 8-byte
+ * aligned start: k_heap_alloc() returns addresses that are 4 modulo 8.
+ * (sys_heap_aligned_alloc() is not used: in 2.4 it sizes the block from the
+ * chunk start, so an aligned block can end up to 4 bytes short.) So each
+ * block is asked 4 bytes larger; they hold the requested size, and the
+ * library gets the 8-aligned address after them.
  */
-#define HEAP_ALIGN 8
+#define HEAP_PREFIX 4       /* our size word before the library's block */
+#define HEAP_CHUNK_HEADER 4 /* sys_heap's, on a heap below 256 KiB */
+#define HEAP_CHUNK 8
+
+BUILD_ASSERT(CONFIG_LWM2M_CARRIER_HEAP_SIZE / HEAP_CHUNK < 0x7fff,
+	     "lwm2m_carrier: a heap of 256 KiB or more has 8-byte chunk headers");
+
+K_HEAP_DEFINE(lwm2m_carrier_heap, CONFIG_LWM2M_CARRIER_HEAP_SIZE);
+
+/* Bytes of the heap in use (chunk sizes) and the most ever in use. */
+static atomic_t heap_used;
+static atomic_t heap_peak;
+
+/* Heap bytes a block of size bytes takes: the chunk header, our prefix and
+ * the block, in whole chunks. */
+static size_t heap_footprint(size_t size)
+{
+	return ROUND_UP(HEAP_CHUNK_HEADER + HEAP_PREFIX + size, HEAP_CHUNK);
+}
 
 void *lwm2m_os_malloc(size_t size)
 {
-	if (size > SIZE_MAX - HEAP_ALIGN) {
-		return NULL;
+	uint8_t *raw = NULL;
+
+	if (size <= CONFIG_LWM2M_CARRIER_HEAP_SIZE) {
+		/* Never waits: K_NO_WAIT, NULL when no block is free. */
+		raw = k_heap_alloc(&lwm2m_carrier_heap, HEAP_PREFIX + size, K_NO_WAIT);
 	}
-
-	uint8_t *raw = k_malloc(size + HEAP_ALIGN);
-
 	if (raw == NULL) {
+		LOG_ERR("heap: no block of %u bytes (%u of %u bytes in use, "
+			"CONFIG_LWM2M_CARRIER_HEAP_SIZE)", (unsigned int)size,
+			(unsigned int)atomic_get(&heap_used),
+			(unsigned int)CONFIG_LWM2M_CARRIER_HEAP_SIZE);
+		return NULL;
+	}
+	if (((uintptr_t)raw & (HEAP_CHUNK - 1)) != HEAP_PREFIX) {
+		/* Not the Zephyr 2.4 sys_heap layout described above. */
+		k_heap_free(&lwm2m_carrier_heap, raw);
+		LOG_ERR("heap: block at %p is not 4 modulo 8", (void *)raw);
 		return NULL;
 	}
 
-	uintptr_t offset = HEAP_ALIGN - ((uintptr_t)raw & (HEAP_ALIGN - 1));
-	uint8_t *user = raw + offset;
+	*(uint32_t *)raw = (uint32_t)size;
 
-	user[-1] = (uint8_t)offset;
-	return user;
+	atomic_val_t chunk = (atomic_val_t)heap_footprint(size);
+	atomic_val_t used = atomic_add(&heap_used, chunk) + chunk;
+	atomic_val_t peak = atomic_get(&heap_peak);
+
+	while (used > peak) {
+		if (atomic_cas(&heap_peak, peak, used)) {
+			/* At debug level: how much of the heap the library needs. */
+			if (used / 512 != peak / 512) {
+				LOG_DBG("heap: peak %d of %d bytes", (int)used,
+					CONFIG_LWM2M_CARRIER_HEAP_SIZE);
+			}
+			break;
+		}
+		peak = atomic_get(&heap_peak);
+	}
+
+	return raw + HEAP_PREFIX;
 }
 
 void lwm2m_os_free(void *ptr)
@@ -148,9 +200,11 @@ void lwm2m_os_free(void *ptr)
 		return;
 	}
 
-	uint8_t *user = ptr;
+	uint8_t *raw = (uint8_t *)ptr - HEAP_PREFIX;
+	size_t size = *(uint32_t *)raw;
 
-	k_free(user - user[-1]);
+	(void)atomic_sub(&heap_used, (atomic_val_t)heap_footprint(size));
+	k_heap_free(&lwm2m_carrier_heap, raw);
 }
 
 /* ------------------------------------------------------------------------ */

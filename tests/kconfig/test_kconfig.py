@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """Lint of the module's Kconfig, without an nRF Connect SDK tree.
 
-The root Kconfig is parsed together with Kconfig.ncs_stubs (stand-ins for
-the NCS v1.4.2 symbols it depends on), the way Zephyr's kconfig.py would:
+The root Kconfig is parsed between Kconfig.ncs_stubs and Kconfig.zephyr_stubs
+(stand-ins for the NCS v1.4.2 and Zephyr 2.4 symbols it uses, in the order
+a real build reads them), the way Zephyr's kconfig.py would:
 undefined symbols and assignments to undefined symbols are warnings, and
 any warning fails. Then the stock sample's prj.conf (NCS v1.4.2
 nrf/samples/nrf9160/lwm2m_carrier, copied below) and this repository's
@@ -24,7 +25,9 @@ import pytest
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 MODULE_KCONFIG = REPO / "Kconfig"
-STUBS = HERE / "Kconfig.ncs_stubs"
+NCS_STUBS = HERE / "Kconfig.ncs_stubs"
+ZEPHYR_STUBS = HERE / "Kconfig.zephyr_stubs"
+STUBS = (NCS_STUBS, ZEPHYR_STUBS)
 OUR_SAMPLE_PRJ = REPO / "samples" / "lwm2m_carrier" / "prj.conf"
 
 # nrf/samples/nrf9160/lwm2m_carrier/prj.conf of NCS v1.4.2 (comments left out).
@@ -64,14 +67,29 @@ CARRIER_OPTIONS = {
     "LWM2M_CARRIER_CUSTOM_BOOTSTRAP_PSK": (kconfiglib.STRING, ""),
 }
 
+# Ours, not in 0.10.x: name -> (type, default).
+OWN_OPTIONS = {
+    "LWM2M_CARRIER_LOG_LEVEL": (kconfiglib.INT, "3"),
+    "LWM2M_CARRIER_WAKE_LATENCY_MS": (kconfiglib.INT, "2000"),
+    "LWM2M_CARRIER_THREAD_STACK_SIZE": (kconfiglib.INT, "5120"),
+    "LWM2M_CARRIER_HEAP_SIZE": (kconfiglib.INT, "8192"),
+}
+
+# SDK symbols the module gives defaults to (promptless definitions).
+SDK_DEFAULTS = {"POSIX_MAX_FDS", "LOG_STRDUP_MAX_STRING", "LOG_STRDUP_BUF_COUNT"}
+
 
 def parse(tmp_path, monkeypatch, with_stubs=True):
     """Parse the module's Kconfig (after the stubs) as Zephyr does."""
     top = tmp_path / "Kconfig.top"
     lines = []
+    # Modules (nrf, then this one) before Zephyr's own files, as
+    # Kconfig.zephyr sources them: a default given here comes first.
     if with_stubs:
-        lines.append(f'source "{STUBS}"')
+        lines.append(f'source "{NCS_STUBS}"')
     lines.append(f'source "{MODULE_KCONFIG}"')
+    if with_stubs:
+        lines.append(f'source "{ZEPHYR_STUBS}"')
     top.write_text("\n".join(lines) + "\n")
     monkeypatch.setenv("KCONFIG_WARN_UNDEF", "y")
     monkeypatch.setenv("srctree", str(REPO))
@@ -106,6 +124,11 @@ def assignment_mismatches(kconf):
     return problems
 
 
+def node_path(node):
+    # kconfiglib keeps file names relative to $srctree (the repository).
+    return (REPO / node.filename).resolve()
+
+
 def is_number(name):
     # kconfiglib keeps unquoted numbers (`>= 4096`) as undefined symbols.
     try:
@@ -119,7 +142,7 @@ def symbols_referenced_by_module(kconf):
     """Every symbol the module's own Kconfig file mentions in an expression."""
     names = set()
     for node in kconf.node_iter():
-        if Path(node.filename).resolve() != MODULE_KCONFIG:
+        if node_path(node) != MODULE_KCONFIG:
             continue
         exprs = [node.dep, getattr(node, "visibility", kconf.y)]
         item = node.item
@@ -137,9 +160,18 @@ def symbols_referenced_by_module(kconf):
 
 
 def module_symbol_names(kconf):
+    """Symbols the module's Kconfig defines (not those it only gives a
+    default to)."""
     return {node.item.name for node in kconf.node_iter()
             if isinstance(node.item, kconfiglib.Symbol)
-            and Path(node.filename).resolve() == MODULE_KCONFIG}
+            and node_path(node) == MODULE_KCONFIG
+            and node.item.name not in SDK_DEFAULTS}
+
+
+def stub_symbol_names(kconf):
+    return {node.item.name for node in kconf.node_iter()
+            if isinstance(node.item, kconfiglib.Symbol)
+            and node_path(node) in STUBS}
 
 
 # --------------------------------------------------------------------------
@@ -154,13 +186,18 @@ def test_stubs_cover_every_symbol_the_module_references(tmp_path, monkeypatch):
     kconf = parse(tmp_path, monkeypatch)
     own = module_symbol_names(kconf)
     referenced = symbols_referenced_by_module(kconf) - own
-    stubs = {node.item.name for node in kconf.node_iter()
-             if isinstance(node.item, kconfiglib.Symbol)
-             and Path(node.filename).resolve() == STUBS}
+    stubs = stub_symbol_names(kconf)
     assert referenced, "expected the module to depend on SDK symbols"
     assert referenced - stubs == set()
     # And the stubs define nothing of the module's own.
     assert own & stubs == set()
+    # The SDK symbols the module gives defaults to are the SDK's: declared
+    # in the stubs, with no prompt or type of the module's.
+    assert SDK_DEFAULTS <= stubs
+    for node in kconf.node_iter():
+        if node_path(node) == MODULE_KCONFIG and \
+                isinstance(node.item, kconfiglib.Symbol) and node.item.name in SDK_DEFAULTS:
+            assert node.prompt is None, node.item.name
 
 
 def test_module_alone_reports_its_sdk_dependencies_as_undefined(tmp_path, monkeypatch):
@@ -199,12 +236,35 @@ def test_lte_auto_connect_is_refused(tmp_path, monkeypatch):
     assert kconf.syms["LWM2M_CARRIER"].str_value == "n"
 
 
-def test_small_heap_is_refused(tmp_path, monkeypatch):
+def test_system_heap_is_needed_only_for_ncs(tmp_path, monkeypatch):
+    # The library has its own heap: a small system heap (for at_notif and
+    # getaddrinfo()) is enough, none at all is refused.
+    for size, enabled in (("2048", "y"), ("512", "y"), ("256", "n"), ("0", "n")):
+        kconf = parse(tmp_path, monkeypatch)
+        text = STOCK_SAMPLE_PRJ.replace("CONFIG_HEAP_MEM_POOL_SIZE=4096",
+                                        f"CONFIG_HEAP_MEM_POOL_SIZE={size}")
+        load(kconf, tmp_path, text)
+        assert kconf.syms["LWM2M_CARRIER"].str_value == enabled, size
+
+
+def test_reserved_resources_are_options_with_defaults(tmp_path, monkeypatch):
     kconf = parse(tmp_path, monkeypatch)
-    text = STOCK_SAMPLE_PRJ.replace("CONFIG_HEAP_MEM_POOL_SIZE=4096",
-                                    "CONFIG_HEAP_MEM_POOL_SIZE=2048")
-    load(kconf, tmp_path, text)
-    assert kconf.syms["LWM2M_CARRIER"].str_value == "n"
+    assert load(kconf, tmp_path, STOCK_SAMPLE_PRJ) == []
+    for name, (kind, default) in OWN_OPTIONS.items():
+        if name == "LWM2M_CARRIER_LOG_LEVEL":
+            continue  # needs LOG
+        sym = kconf.syms[name]
+        assert sym.orig_type == kind, name
+        assert sym.str_value == default, name
+    problems = load(kconf, tmp_path, STOCK_SAMPLE_PRJ +
+                    "CONFIG_LWM2M_CARRIER_HEAP_SIZE=16384\n"
+                    "CONFIG_LWM2M_CARRIER_THREAD_STACK_SIZE=6144\n"
+                    )
+    assert problems == []
+    assert kconf.syms["LWM2M_CARRIER_HEAP_SIZE"].str_value == "16384"
+    # Out of range: refused (Zephyr reports the assignment as not taken).
+    problems = load(kconf, tmp_path, STOCK_SAMPLE_PRJ + "CONFIG_LWM2M_CARRIER_HEAP_SIZE=1024\n")
+    assert any("LWM2M_CARRIER_HEAP_SIZE" in p for p in problems), problems
 
 
 def test_the_five_options_exist_with_their_types(tmp_path, monkeypatch):
@@ -223,10 +283,11 @@ def test_the_five_options_exist_with_their_types(tmp_path, monkeypatch):
             if "_USE_" not in name:
                 continue  # invisible until the matching USE_ option is y
         assert sym.str_value == default, name
-    # The 0.10.x set plus our two (log level, wake latency), nothing from later
-    # versions (custom APN came in 0.20).
+    # The 0.10.x set plus ours (log level, wake latency, the reserved
+    # stack, heap and flash), nothing from later versions (custom APN came
+    # in 0.20; the thread stack option has the name later NCS versions use).
     own = module_symbol_names(kconf)
-    assert own == {"LWM2M_CARRIER", "LWM2M_CARRIER_LOG_LEVEL", "LWM2M_CARRIER_WAKE_LATENCY_MS", *CARRIER_OPTIONS}
+    assert own == {"LWM2M_CARRIER", *OWN_OPTIONS, *CARRIER_OPTIONS}
 
 
 def test_wake_latency_is_bounded_with_a_2_s_default(tmp_path, monkeypatch):
