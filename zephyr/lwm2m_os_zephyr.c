@@ -44,12 +44,13 @@
 #include <errno.h>
 #include <string.h>
 #include <devicetree.h>
+#include <drivers/flash.h>
 #include <fs/nvs.h>
 #include <logging/log.h>
+#include <logging/log_ctrl.h>
 #include <modem/at_cmd.h>
 #include <modem/at_notif.h>
 #include <modem/bsdlib.h>
-#include <modem/modem_key_mgmt.h>
 #include <net/socket.h>
 #include <net/tls_credentials.h>
 #include <power/reboot.h>
@@ -578,69 +579,229 @@ int lwm2m_os_at_notif_register(lwm2m_os_at_notif_handler_t handler)
 /* ------------------------------------------------------------------------ */
 /* Credentials                                                               */
 
-static int cred_type(int type, enum modem_key_mgnt_cred_type *out)
+/*
+ * AT%CMNG, sent by the glue itself rather than through NCS 1.4's
+ * modem_key_mgmt. That library turns on +CME error codes (AT+CMEE=1) around
+ * each command when they are off, but then returns the result of turning
+ * them off again (0) instead of the command's: a rejected write, e.g.
+ * "+CME ERROR: 518" while the link is up, reported success, and the
+ * -EACCES of lwm2m_os.h never came back. It also asserts on CME codes it
+ * does not know and keeps a 4 KiB command buffer. Here the command's own
+ * result is kept, whatever restoring AT+CMEE returns.
+ */
+
+/* Longest credential accepted: the library's PSK (64 bytes, 128 in hex) and
+ * identity (128 bytes) fit. */
+#define CRED_MAX_LEN 256
+/* "AT%CMNG=0,<sec_tag>,<type>,\"<content>\"" */
+#define CRED_CMD_MAX (sizeof("AT%CMNG=0,4294967295,4,\"\"") + CRED_MAX_LEN)
+
+/* Only the carrier thread uses the credential functions. */
+static char cred_cmd[CRED_CMD_MAX];
+
+/* nRF91 AT%CMNG +CME ERROR codes. */
+#define CME_NOT_FOUND 513
+#define CME_NO_ACCESS 514
+#define CME_MEMORY_FULL 515
+#define CME_NOT_ALLOWED_ACTIVE 518
+
+static size_t put_str(char *out, size_t at, const char *s)
 {
-	switch (type) {
-	case LWM2M_OS_SEC_PSK:
-		*out = MODEM_KEY_MGMT_CRED_TYPE_PSK;
-		return 0;
-	case LWM2M_OS_SEC_IDENTITY:
-		*out = MODEM_KEY_MGMT_CRED_TYPE_IDENTITY;
-		return 0;
-	default:
-		return -LWM2M_OS_EINVAL;
-	}
+	size_t n = strlen(s);
+
+	memcpy(out + at, s, n);
+	return at + n;
 }
 
-/* modem_key_mgmt returns 0, a negative errno, or (for an unexpected modem
- * error code) a positive value.
- */
-static int key_mgmt_err(int ret)
+static size_t put_uint(char *out, size_t at, uint32_t v)
 {
-	if (ret == 0) {
-		return 0;
+	char digits[10];
+	size_t n = 0;
+
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0) {
+		out[at++] = digits[--n];
 	}
-	return ret < 0 ? os_err(-ret, LWM2M_OS_EIO) : -LWM2M_OS_EIO;
+	return at;
+}
+
+/* "AT%CMNG=<op>,<sec_tag>,<type>" into cred_cmd; returns its length. */
+static size_t cmng_cmd(char op, uint32_t sec_tag, int type)
+{
+	size_t at = put_str(cred_cmd, 0, "AT%CMNG=");
+
+	cred_cmd[at++] = op;
+	cred_cmd[at++] = ',';
+	at = put_uint(cred_cmd, at, sec_tag);
+	cred_cmd[at++] = ',';
+	at = put_uint(cred_cmd, at, (uint32_t)type);
+	cred_cmd[at] = '\0';
+	return at;
+}
+
+static bool cred_type_valid(int type)
+{
+	return type == LWM2M_OS_SEC_PSK || type == LWM2M_OS_SEC_IDENTITY;
+}
+
+/* Run cred_cmd with +CME error codes on, restoring AT+CMEE afterwards.
+ * Returns at_cmd_write()'s result for cred_cmd: 0, a positive CME code,
+ * or a negative errno.
+ */
+static int cmng_with_cme(void)
+{
+	char cmee[sizeof("+CMEE: 1\r\n")];
+	int ret = at_cmd_write("AT+CMEE?", cmee, sizeof(cmee), NULL);
+
+	if (ret != 0) {
+		LOG_ERR("AT+CMEE? failed: %d", ret);
+		return -EIO;
+	}
+
+	bool was_on = strncmp(cmee, "+CMEE: 1", 8) == 0;
+
+	if (!was_on) {
+		ret = at_cmd_write("AT+CMEE=1", NULL, 0, NULL);
+		if (ret != 0) {
+			LOG_ERR("AT+CMEE=1 failed: %d", ret);
+			return -EIO;
+		}
+	}
+
+	enum at_cmd_state state;
+
+	ret = at_cmd_write(cred_cmd, NULL, 0, &state);
+
+	if (!was_on) {
+		int off = at_cmd_write("AT+CMEE=0", NULL, 0, NULL);
+
+		if (off != 0) {
+			LOG_WRN("AT+CMEE=0 failed: %d (CME error codes stay on)", off);
+		}
+	}
+	if (ret > 0 && state != AT_CMD_ERROR_CME) {
+		return -EIO; /* +CMS ERROR: not from %CMNG */
+	}
+	return ret;
+}
+
+static int cmng_err(int ret, const char *what, uint32_t sec_tag, int type)
+{
+	int err;
+
+	switch (ret) {
+	case 0:
+		return 0;
+	case CME_NOT_FOUND:
+		err = -LWM2M_OS_ENOENT;
+		break;
+	case CME_NO_ACCESS:
+		err = -LWM2M_OS_EPERM;
+		break;
+	case CME_MEMORY_FULL:
+		err = -LWM2M_OS_ENOSPC;
+		break;
+	case CME_NOT_ALLOWED_ACTIVE:
+		err = -LWM2M_OS_EACCES; /* the link is up */
+		break;
+	default:
+		err = -LWM2M_OS_EIO;
+		break;
+	}
+	if (ret > 0) {
+		LOG_WRN("credential %s (tag %u, type %d): +CME ERROR: %d",
+			what, (unsigned int)sec_tag, type, ret);
+	} else {
+		LOG_WRN("credential %s (tag %u, type %d) failed: %d",
+			what, (unsigned int)sec_tag, type, ret);
+	}
+	return err;
 }
 
 int lwm2m_os_sec_exists(uint32_t sec_tag, int type)
 {
-	enum modem_key_mgnt_cred_type kind;
-	bool exists = false;
-	uint8_t perm_flags;
+	/* "%CMNG: <sec_tag>,<type>,\"<SHA-256 in hex>\"" when it exists. */
+	char resp[128];
 
-	if (cred_type(type, &kind) != 0) {
+	if (!cred_type_valid(type)) {
 		return -LWM2M_OS_EINVAL;
 	}
+	if (!at_ready) {
+		return -LWM2M_OS_EIO;
+	}
 
-	int ret = modem_key_mgmt_exists(sec_tag, kind, &exists, &perm_flags);
+	(void)cmng_cmd('1', sec_tag, type);
+
+	int ret = at_cmd_write(cred_cmd, resp, sizeof(resp), NULL);
 
 	if (ret != 0) {
-		return key_mgmt_err(ret);
+		return cmng_err(ret < 0 ? ret : -EIO, "list", sec_tag, type);
 	}
-	return exists ? 1 : 0;
+	return strncmp(resp, "%CMNG:", 6) == 0 ? 1 : 0;
 }
 
 int lwm2m_os_sec_write(uint32_t sec_tag, int type, const void *buf, size_t len)
 {
-	enum modem_key_mgnt_cred_type kind;
+	const char *content = buf;
 
-	if (cred_type(type, &kind) != 0 || buf == NULL || len == 0) {
+	if (!cred_type_valid(type) || buf == NULL || len == 0 || len > CRED_MAX_LEN) {
 		return -LWM2M_OS_EINVAL;
 	}
+	/* Inside quotes on an AT command line: printable, no quote; a PSK in
+	 * hex digits only. */
+	for (size_t i = 0; i < len; i++) {
+		char c = content[i];
+		bool ok = type == LWM2M_OS_SEC_PSK
+				  ? (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+					    (c >= 'A' && c <= 'F')
+				  : c >= 0x20 && c < 0x7f && c != '"';
 
-	return key_mgmt_err(modem_key_mgmt_write(sec_tag, kind, buf, len));
+		if (!ok) {
+			LOG_ERR("credential write (tag %u, type %d): character %u at %u "
+				"cannot be sent in AT%%CMNG", (unsigned int)sec_tag, type,
+				(unsigned int)(uint8_t)c, (unsigned int)i);
+			return -LWM2M_OS_EINVAL;
+		}
+	}
+	if (!at_ready) {
+		return -LWM2M_OS_EIO;
+	}
+
+	size_t at = cmng_cmd('0', sec_tag, type);
+
+	cred_cmd[at++] = ',';
+	cred_cmd[at++] = '"';
+	memcpy(cred_cmd + at, content, len);
+	at += len;
+	cred_cmd[at++] = '"';
+	cred_cmd[at] = '\0';
+
+	int ret = cmng_with_cme();
+
+	/* The key is in cred_cmd: do not leave it in RAM. */
+	memset(cred_cmd, 0, sizeof(cred_cmd));
+	return cmng_err(ret, "write", sec_tag, type);
 }
 
 int lwm2m_os_sec_delete(uint32_t sec_tag, int type)
 {
-	enum modem_key_mgnt_cred_type kind;
-
-	if (cred_type(type, &kind) != 0) {
+	if (!cred_type_valid(type)) {
 		return -LWM2M_OS_EINVAL;
 	}
+	if (!at_ready) {
+		return -LWM2M_OS_EIO;
+	}
 
-	return key_mgmt_err(modem_key_mgmt_delete(sec_tag, kind));
+	(void)cmng_cmd('3', sec_tag, type);
+	int ret = cmng_with_cme();
+
+	if (ret == CME_NOT_FOUND) {
+		return -LWM2M_OS_ENOENT; /* nothing to delete: not worth a warning */
+	}
+	return cmng_err(ret, "delete", sec_tag, type);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -205,7 +205,7 @@ def test_module_alone_reports_its_sdk_dependencies_as_undefined(tmp_path, monkey
     # proof that the undefined-symbol warning is active.
     kconf = parse(tmp_path, monkeypatch, with_stubs=False)
     undefined = " ".join(kconf.warnings)
-    for name in ("BSD_LIBRARY", "NVS", "AT_NOTIF", "MODEM_KEY_MGMT"):
+    for name in ("BSD_LIBRARY", "NVS", "AT_NOTIF"):
         assert f"undefined symbol {name}" in undefined
 
 
@@ -245,6 +245,14 @@ def test_system_heap_is_needed_only_for_ncs(tmp_path, monkeypatch):
                                         f"CONFIG_HEAP_MEM_POOL_SIZE={size}")
         load(kconf, tmp_path, text)
         assert kconf.syms["LWM2M_CARRIER"].str_value == enabled, size
+
+
+def test_modem_key_mgmt_is_not_needed(tmp_path, monkeypatch):
+    # The glue writes credentials with AT%CMNG itself.
+    kconf = parse(tmp_path, monkeypatch)
+    text = STOCK_SAMPLE_PRJ.replace("CONFIG_MODEM_KEY_MGMT=y\n", "")
+    assert load(kconf, tmp_path, text) == []
+    assert kconf.syms["LWM2M_CARRIER"].str_value == "y"
 
 
 def test_reserved_resources_are_options_with_defaults(tmp_path, monkeypatch):
