@@ -73,8 +73,24 @@ LOG_MODULE_REGISTER(lwm2m_carrier, CONFIG_LWM2M_CARRIER_LOG_LEVEL);
 /** Sockets open at a time (lwm2m_os.h: at most 4). */
 #define LWM2M_OS_ZEPHYR_MAX_SOCKETS 4
 
-/** Buffer for one AT notification line, with its NUL. */
-#define LWM2M_OS_ZEPHYR_NOTIF_LINE_MAX 128
+/** Longest AT notification line passed to the library, without its NUL:
+ *  the library's own limit (src/limits.rs AT_NOTIF_LEN), which drops longer
+ *  ones. */
+#define LWM2M_OS_ZEPHYR_NOTIF_LINE_MAX 160
+
+/*
+ * File descriptors: every offloaded socket takes one from Zephyr's table
+ * (nrf91_socket_create() -> z_reserve_fd(), which fails with ENFILE), and so
+ * does the AT command socket of at_cmd. With POSIX_API, stdin, stdout and
+ * stderr take the first three. The module's Kconfig raises the default;
+ * a configuration with fewer is refused here rather than failing at run time
+ * when the third server connects.
+ */
+#define LWM2M_OS_ZEPHYR_FDS_NEEDED \
+	(1 + LWM2M_OS_ZEPHYR_MAX_SOCKETS + (IS_ENABLED(CONFIG_POSIX_API) ? 3 : 0))
+BUILD_ASSERT(CONFIG_POSIX_MAX_FDS >= LWM2M_OS_ZEPHYR_FDS_NEEDED,
+	     "lwm2m_carrier needs CONFIG_POSIX_MAX_FDS >= 5 (8 with POSIX_API): "
+	     "the AT socket and 4 LwM2M sockets, plus stdio with POSIX_API");
 
 /* ------------------------------------------------------------------------ */
 /* Error translation                                                         */
@@ -221,6 +237,26 @@ static int socket_fds[LWM2M_OS_ZEPHYR_MAX_SOCKETS] = { -1, -1, -1, -1 };
 /* Whether the socket at that index is DTLS (an empty read is then EOF). */
 static bool socket_secure[LWM2M_OS_ZEPHYR_MAX_SOCKETS];
 
+/*
+ * Sockets poll() reported broken (POLLERR, POLLHUP or POLLNVAL).
+ *
+ * lwm2m_os.h has one way to report a broken connection: lwm2m_os_wait()
+ * returns 0 ("data may be ready") and lwm2m_os_udp_recv() then returns a
+ * negative code other than EAGAIN (ECONNLOST). The modem's error state is
+ * sticky, but recv() on such a socket may still say EAGAIN (nothing
+ * queued): passed on as such, the library would wait again, poll() would
+ * return at once with the same revents, and the carrier thread would spin.
+ * So the error is remembered here, reported as readable once, and recv
+ * returns ECONNLOST once no datagram is left; the socket is left out of
+ * later polls until the library closes it.
+ */
+enum socket_fault {
+	SOCKET_OK,
+	SOCKET_FAULT_PENDING,  /* seen by poll(), not yet reported by recv */
+	SOCKET_FAULT_REPORTED, /* recv returned ECONNLOST */
+};
+static uint8_t socket_fault[LWM2M_OS_ZEPHYR_MAX_SOCKETS];
+
 int64_t lwm2m_os_uptime_ms(void)
 {
 	return k_uptime_get();
@@ -231,15 +267,26 @@ void lwm2m_os_wake(void)
 	k_sem_give(&wake_sem);
 }
 
-static int open_socket_pollfds(struct zsock_pollfd *fds)
+/* The poll set: open sockets without a known fault. handles[] maps each
+ * entry back to its handle. Returns the count, or -1 if a fault is still
+ * to be reported (the caller returns at once).
+ */
+static int open_socket_pollfds(struct zsock_pollfd *fds, uint8_t *handles)
 {
 	int count = 0;
 
 	for (int i = 0; i < LWM2M_OS_ZEPHYR_MAX_SOCKETS; i++) {
-		if (socket_fds[i] >= 0) {
+		if (socket_fds[i] < 0) {
+			continue;
+		}
+		if (socket_fault[i] == SOCKET_FAULT_PENDING) {
+			return -1;
+		}
+		if (socket_fault[i] == SOCKET_OK) {
 			fds[count].fd = socket_fds[i];
 			fds[count].events = ZSOCK_POLLIN;
 			fds[count].revents = 0;
+			handles[count] = (uint8_t)i;
 			count++;
 		}
 	}
@@ -247,11 +294,38 @@ static int open_socket_pollfds(struct zsock_pollfd *fds)
 	return count;
 }
 
+/* After a poll() that returned > 0: note the sockets in error. */
+static void note_socket_faults(const struct zsock_pollfd *fds, const uint8_t *handles,
+			       int count)
+{
+	for (int i = 0; i < count; i++) {
+		short err = fds[i].revents & (ZSOCK_POLLERR | ZSOCK_POLLHUP | ZSOCK_POLLNVAL);
+
+		if (err == 0) {
+			continue;
+		}
+
+		int so_error = 0;
+		socklen_t len = sizeof(so_error);
+
+		if ((err & ZSOCK_POLLNVAL) == 0) {
+			(void)zsock_getsockopt(fds[i].fd, SOL_SOCKET, SO_ERROR, &so_error, &len);
+		}
+		LOG_WRN("socket %u: poll revents 0x%x, error %d: connection lost",
+			handles[i], (unsigned int)fds[i].revents, so_error);
+		socket_fault[handles[i]] = SOCKET_FAULT_PENDING;
+	}
+}
+
 int lwm2m_os_wait(int32_t timeout_ms)
 {
 	struct zsock_pollfd fds[LWM2M_OS_ZEPHYR_MAX_SOCKETS];
-	int count = open_socket_pollfds(fds);
+	uint8_t handles[LWM2M_OS_ZEPHYR_MAX_SOCKETS];
+	int count = open_socket_pollfds(fds, handles);
 
+	if (count < 0) {
+		return 0; /* a broken socket to report: see socket_fault */
+	}
 	if (count == 0) {
 		k_timeout_t timeout = timeout_ms < 0 ? K_FOREVER : K_MSEC(timeout_ms);
 
@@ -282,6 +356,7 @@ int lwm2m_os_wait(int32_t timeout_ms)
 		int ready = zsock_poll(fds, count, slice);
 
 		if (ready > 0) {
+			note_socket_faults(fds, handles, count);
 			return 0;
 		}
 		if (ready < 0) {
@@ -958,6 +1033,8 @@ int lwm2m_os_udp_open(const char *host, uint16_t port, int32_t sec_tag, uint16_t
 		}
 	}
 	if (handle < 0) {
+		LOG_ERR("socket: all %d of the library's sockets are open",
+			LWM2M_OS_ZEPHYR_MAX_SOCKETS);
 		return -LWM2M_OS_ENOMEM;
 	}
 
@@ -974,8 +1051,20 @@ int lwm2m_os_udp_open(const char *host, uint16_t port, int32_t sec_tag, uint16_t
 	int fd = zsock_socket(family, SOCK_DGRAM, proto);
 
 	if (fd < 0) {
-		LOG_ERR("socket() failed: %d", errno);
-		return os_err(errno, LWM2M_OS_EIO);
+		int err = errno;
+
+		if (err == ENFILE || err == EMFILE) {
+			/* Zephyr's descriptor table is full (z_reserve_fd()). */
+			LOG_ERR("socket: no file descriptor free (CONFIG_POSIX_MAX_FDS=%d, "
+				"the application's sockets and files count too)",
+				CONFIG_POSIX_MAX_FDS);
+		} else if (err == ENOBUFS || err == ENOMEM) {
+			/* bsdlib's own limit (BSD_MAX_SOCKET_COUNT) or memory. */
+			LOG_ERR("socket: the modem library has no socket free: %d", err);
+		} else {
+			LOG_ERR("socket() failed: %d", err);
+		}
+		return os_err(err, LWM2M_OS_EIO);
 	}
 
 	int ret = 0;
@@ -997,6 +1086,7 @@ int lwm2m_os_udp_open(const char *host, uint16_t port, int32_t sec_tag, uint16_t
 
 	socket_fds[handle] = fd;
 	socket_secure[handle] = sec_tag >= 0;
+	socket_fault[handle] = SOCKET_OK;
 	return handle;
 }
 
@@ -1035,7 +1125,17 @@ int lwm2m_os_udp_recv(int handle, void *buf, size_t len)
 	ssize_t received = zsock_recv(fd, buf, len, ZSOCK_MSG_DONTWAIT);
 
 	if (received < 0) {
-		return transfer_err(errno);
+		int err = transfer_err(errno);
+
+		if (err == -LWM2M_OS_EAGAIN && socket_fault[handle] != SOCKET_OK) {
+			/* poll() saw an error and nothing is left to read: report
+			 * the broken connection, not "nothing yet" (see
+			 * socket_fault).
+			 */
+			socket_fault[handle] = SOCKET_FAULT_REPORTED;
+			return -LWM2M_OS_ECONNLOST;
+		}
+		return err;
 	}
 	if (received == 0) {
 		/* DTLS: end of the session (the peer closed it), which poll()
@@ -1057,4 +1157,5 @@ void lwm2m_os_udp_close(int handle)
 
 	(void)zsock_close(fd);
 	socket_fds[handle] = -1;
+	socket_fault[handle] = SOCKET_OK;
 }

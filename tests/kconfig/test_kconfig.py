@@ -205,7 +205,7 @@ def test_module_alone_reports_its_sdk_dependencies_as_undefined(tmp_path, monkey
     # proof that the undefined-symbol warning is active.
     kconf = parse(tmp_path, monkeypatch, with_stubs=False)
     undefined = " ".join(kconf.warnings)
-    for name in ("BSD_LIBRARY", "NVS", "AT_NOTIF"):
+    for name in ("BSD_LIBRARY", "NVS", "AT_NOTIF", "POSIX_API"):
         assert f"undefined symbol {name}" in undefined
 
 
@@ -273,6 +273,23 @@ def test_reserved_resources_are_options_with_defaults(tmp_path, monkeypatch):
     # Out of range: refused (Zephyr reports the assignment as not taken).
     problems = load(kconf, tmp_path, STOCK_SAMPLE_PRJ + "CONFIG_LWM2M_CARRIER_HEAP_SIZE=1024\n")
     assert any("LWM2M_CARRIER_HEAP_SIZE" in p for p in problems), problems
+
+
+def test_file_descriptors_default_covers_the_sockets(tmp_path, monkeypatch):
+    # AT socket + 4 LwM2M sockets + 3 for the application; Zephyr's default
+    # without the library (4) and with POSIX_API (16) are kept.
+    kconf = parse(tmp_path, monkeypatch)
+    assert load(kconf, tmp_path, STOCK_SAMPLE_PRJ) == []
+    assert kconf.syms["POSIX_MAX_FDS"].str_value == "8"
+    assert load(kconf, tmp_path, STOCK_SAMPLE_PRJ + "CONFIG_POSIX_API=y\n") == []
+    assert kconf.syms["POSIX_MAX_FDS"].str_value == "16"
+    assert load(kconf, tmp_path, STOCK_SAMPLE_PRJ.replace(
+        "CONFIG_LWM2M_CARRIER=y", "CONFIG_LWM2M_CARRIER=n")) == []
+    assert kconf.syms["POSIX_MAX_FDS"].str_value == "4"
+    # An explicit value is the application's (the glue's BUILD_ASSERT
+    # refuses fewer than 5).
+    assert load(kconf, tmp_path, STOCK_SAMPLE_PRJ + "CONFIG_POSIX_MAX_FDS=6\n") == []
+    assert kconf.syms["POSIX_MAX_FDS"].str_value == "6"
 
 
 def test_the_five_options_exist_with_their_types(tmp_path, monkeypatch):
