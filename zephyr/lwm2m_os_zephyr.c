@@ -385,6 +385,10 @@ void lwm2m_os_unlock(void)
 
 void lwm2m_os_reboot(void)
 {
+	/* Deferred logging: write out what is still queued (the reason for
+	 * the reboot, usually) before the reset discards it.
+	 */
+	LOG_PANIC();
 	sys_reboot(SYS_REBOOT_COLD);
 	CODE_UNREACHABLE;
 }
@@ -402,15 +406,42 @@ int lwm2m_os_rand(void *buf, size_t len)
 /* ------------------------------------------------------------------------ */
 /* Logging                                                                   */
 
+/*
+ * Deferred logging keeps only pointers, so each line is copied with
+ * log_strdup() into one of CONFIG_LOG_STRDUP_BUF_COUNT buffers of
+ * CONFIG_LOG_STRDUP_MAX_STRING characters (the module's Kconfig raises
+ * Zephyr's defaults of 4 x 46 to 8 x 128: the library's lines run to 119
+ * characters). A longer line is cut, ending in '~'. When every buffer is
+ * still waiting for the log thread, log_strdup() returns its
+ * "<log_strdup alloc failed>" text instead of a copy: an error or warning
+ * then goes out at once through printk() rather than being lost.
+ *
+ * The copy is made inside the LOG_* arguments, which Zephyr evaluates only
+ * for a message it will keep (compile-time and run-time level filters): a
+ * copy made for a filtered message would never be freed.
+ */
+static const char strdup_failed[] = "<log_strdup alloc failed>";
+
+static const char *log_copy(const char *msg, const char *level)
+{
+	const char *copy = log_strdup(msg);
+
+	if (copy != msg && strncmp(copy, strdup_failed, sizeof(strdup_failed) - 1) == 0 &&
+	    strncmp(msg, strdup_failed, sizeof(strdup_failed) - 1) != 0) {
+		printk("<%s> lwm2m_carrier: %s\n", level, msg);
+		return "(printed at once: log_strdup buffers full)";
+	}
+	return copy;
+}
+
 void lwm2m_os_log(int level, const char *msg)
 {
-	/* Deferred logging keeps only the pointer: copy the line. */
 	switch (level) {
 	case LWM2M_OS_LOG_LEVEL_ERR:
-		LOG_ERR("%s", log_strdup(msg));
+		LOG_ERR("%s", log_copy(msg, "err"));
 		break;
 	case LWM2M_OS_LOG_LEVEL_WRN:
-		LOG_WRN("%s", log_strdup(msg));
+		LOG_WRN("%s", log_copy(msg, "wrn"));
 		break;
 	case LWM2M_OS_LOG_LEVEL_INF:
 		LOG_INF("%s", log_strdup(msg));
@@ -505,13 +536,39 @@ static lwm2m_os_at_notif_handler_t notif_handler;
 static bool at_ready;
 static bool notif_registered;
 
+/*
+ * Which notifications the library reads (src/modem/: parse_cereg_notif(),
+ * the only notification parser; everything else it learns by asking). The
+ * modem also sends +CGEV (enabled by the library's AT+CGEREP=1), +CNEC_ESM
+ * (AT+CNEC=16), +CSCON, %XSIM and what the application subscribes to; the
+ * library's queue holds 8 lines (src/limits.rs AT_NOTIF_QUEUE), so a burst
+ * of those would push out the +CEREG that matters. Only lines starting
+ * with one of these prefixes are passed on.
+ */
+static const char *const notif_prefixes[] = {
+	"+CEREG:",
+};
+
+static bool notif_wanted(const char *line)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(notif_prefixes); i++) {
+		size_t n = strlen(notif_prefixes[i]);
+
+		if (strncmp(line, notif_prefixes[i], n) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /* at_notif handler (AT command thread): one notification can hold several
- * "\r\n"-terminated lines; hand each over on its own, NUL-terminated and
- * without the line end, as the contract says.
+ * "\r\n"-terminated lines; hand each wanted one over on its own,
+ * NUL-terminated and without the line end, as the contract says. Only this
+ * thread calls it, so one static line buffer does.
  */
 static void at_notif_trampoline(void *context, const char *response)
 {
-	static char line[LWM2M_OS_ZEPHYR_NOTIF_LINE_MAX];
+	static char line[LWM2M_OS_ZEPHYR_NOTIF_LINE_MAX + 1];
 	lwm2m_os_at_notif_handler_t handler = notif_handler;
 
 	ARG_UNUSED(context);
@@ -529,14 +586,14 @@ static void at_notif_trampoline(void *context, const char *response)
 			len++;
 		}
 
-		if (len > 0) {
-			if (len < sizeof(line)) {
+		if (len > 0 && notif_wanted(p)) {
+			if (len <= LWM2M_OS_ZEPHYR_NOTIF_LINE_MAX) {
 				memcpy(line, p, len);
 				line[len] = '\0';
 				handler(line);
 			} else {
-				LOG_WRN("AT notification line too long (%u), dropped",
-					(unsigned int)len);
+				LOG_WRN("AT notification of %u characters (over %u) dropped",
+					(unsigned int)len, LWM2M_OS_ZEPHYR_NOTIF_LINE_MAX);
 			}
 		}
 		p += len;

@@ -292,6 +292,28 @@ def test_file_descriptors_default_covers_the_sockets(tmp_path, monkeypatch):
     assert kconf.syms["POSIX_MAX_FDS"].str_value == "6"
 
 
+def test_log_strdup_defaults_fit_the_library_lines(tmp_path, monkeypatch):
+    kconf = parse(tmp_path, monkeypatch)
+    assert load(kconf, tmp_path, STOCK_SAMPLE_PRJ + "CONFIG_LOG=y\n") == []
+    assert kconf.syms["LOG_STRDUP_MAX_STRING"].str_value == "128"
+    assert kconf.syms["LOG_STRDUP_BUF_COUNT"].str_value == "8"
+    # Without the library, Zephyr's defaults.
+    assert load(kconf, tmp_path, STOCK_SAMPLE_PRJ.replace(
+        "CONFIG_LWM2M_CARRIER=y", "CONFIG_LWM2M_CARRIER=n") + "CONFIG_LOG=y\n") == []
+    assert kconf.syms["LOG_STRDUP_MAX_STRING"].str_value == "46"
+    assert kconf.syms["LOG_STRDUP_BUF_COUNT"].str_value == "4"
+    # Immediate logging copies nothing: the symbols stay out of the config.
+    assert load(kconf, tmp_path, STOCK_SAMPLE_PRJ + "CONFIG_LOG=y\nCONFIG_LOG_IMMEDIATE=y\n") == []
+    assert kconf.syms["LOG_STRDUP_MAX_STRING"].str_value == ""
+    # Logging off: not set at all.
+    assert load(kconf, tmp_path, STOCK_SAMPLE_PRJ) == []
+    assert kconf.syms["LOG_STRDUP_MAX_STRING"].str_value == ""
+    # The application's own value wins.
+    assert load(kconf, tmp_path, STOCK_SAMPLE_PRJ +
+                "CONFIG_LOG=y\nCONFIG_LOG_STRDUP_MAX_STRING=200\n") == []
+    assert kconf.syms["LOG_STRDUP_MAX_STRING"].str_value == "200"
+
+
 def test_the_five_options_exist_with_their_types(tmp_path, monkeypatch):
     kconf = parse(tmp_path, monkeypatch)
     assert load(kconf, tmp_path, STOCK_SAMPLE_PRJ) == []
