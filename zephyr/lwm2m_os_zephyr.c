@@ -6,13 +6,14 @@
 /*
  * The lwm2m_os.h port for Zephyr 2.4 / nRF Connect SDK v1.4.x on the nRF9160.
  *
- * Every function of include/lwm2m_os.h, on the NCS v1.4 APIs: k_malloc, the
- * kernel clock, a k_sem and poll() for waiting, a k_mutex (priority
- * inheritance) for the library lock, sys_reboot(), the entropy driver, the
- * logging subsystem, NVS on the "storage" partition, bsdlib, the AT command
- * and notification libraries, modem_key_mgmt and the nrf91 offloaded sockets.
- * Zephyr / NCS error codes are translated to the LWM2M_OS_E* codes here;
- * nothing Zephyr-specific crosses the contract.
+ * Every function of include/lwm2m_os.h, on the NCS v1.4 APIs: a heap of its
+ * own (K_HEAP_DEFINE), the kernel clock, a k_sem and poll() for waiting, a
+ * k_mutex (priority inheritance) for the library lock, sys_reboot(), the
+ * entropy driver, the logging subsystem, NVS on a flash partition of its
+ * own, bsdlib, the AT command and notification libraries (credentials with
+ * AT%CMNG) and the nrf91 offloaded sockets. Zephyr / NCS error codes are
+ * translated to the LWM2M_OS_E* codes here; nothing Zephyr-specific crosses
+ * the contract.
  *
  * Waking (lwm2m_os_wake) and its latency bound:
  *   With no socket open, lwm2m_os_wait() blocks on a semaphore and a wake
@@ -32,10 +33,12 @@
  *   credential calls block inside bsdlib / the modem and are not
  *   interruptible either; their duration is set by the modem.
  *
- * Limits: at most LWM2M_OS_ZEPHYR_MAX_SOCKETS (4) sockets, and no more than
- * CONFIG_POSIX_MAX_FDS leaves after the AT command socket (3 by default);
- * unsolicited AT notification lines longer than
- * LWM2M_OS_ZEPHYR_NOTIF_LINE_MAX - 1 (127) characters are dropped.
+ * Limits: at most LWM2M_OS_ZEPHYR_MAX_SOCKETS (4) sockets, each taking a
+ * Zephyr file descriptor (checked against CONFIG_POSIX_MAX_FDS at build
+ * time); unsolicited AT notifications other than those the library reads
+ * (+CEREG) are not passed on, and lines longer than
+ * LWM2M_OS_ZEPHYR_NOTIF_LINE_MAX (160, the library's limit) are dropped
+ * with a log line.
  *
  * No printf-family or float code here: they cost kilobytes of flash.
  */
@@ -455,24 +458,102 @@ void lwm2m_os_log(int level, const char *msg)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Non-volatile storage: NVS on the "storage" partition                     */
+/* Non-volatile storage: NVS on a flash partition of the module's own       */
 
-#if !DT_HAS_FIXED_PARTITION_LABEL(storage)
-#error "lwm2m_carrier needs a fixed flash partition labelled \"storage\""
-#endif
-
-/* As the original: 3 erase blocks of the chosen flash at the start of the
- * "storage" partition (12 KiB on the nRF9160).
+/*
+ * Where: with the partition manager (every NCS build for the nRF9160 NS),
+ * the partition "lwm2m_carrier_storage" that the module's CMakeLists.txt
+ * adds, CONFIG_LWM2M_CARRIER_STORAGE_SIZE bytes that no other NVS or
+ * settings user shares. (The original library used the first 3 pages of
+ * the devicetree partition labelled "storage", which the partition manager
+ * knows as nvs_storage and also hands to the application.) Without the
+ * partition manager: the start of the devicetree "storage" partition, up to
+ * that size.
+ *
+ * How much: see the help of CONFIG_LWM2M_CARRIER_STORAGE_SIZE (10 pages of
+ * 4 KiB for 8 records of up to 2 KiB).
  */
 #define STORAGE_SECTOR_SIZE DT_PROP(DT_CHOSEN(zephyr_flash), erase_block_size)
-#define STORAGE_SECTOR_COUNT 3
-#define STORAGE_OFFSET DT_REG_ADDR(DT_NODE_BY_FIXED_PARTITION_LABEL(storage))
+
+#if defined(USE_PARTITION_MANAGER) && USE_PARTITION_MANAGER
+#include <pm_config.h>
+#ifndef PM_LWM2M_CARRIER_STORAGE_ADDRESS
+#error "lwm2m_carrier: no partition lwm2m_carrier_storage in pm_config.h (see CMakeLists.txt)"
+#endif
+#define STORAGE_OFFSET PM_LWM2M_CARRIER_STORAGE_ADDRESS
+#define STORAGE_SIZE PM_LWM2M_CARRIER_STORAGE_SIZE
+#define STORAGE_DEV_NAME PM_LWM2M_CARRIER_STORAGE_DEV_NAME
+#else
+#if !DT_HAS_FIXED_PARTITION_LABEL(storage)
+#error "lwm2m_carrier needs the partition manager or a fixed flash partition labelled \"storage\""
+#endif
+#define STORAGE_NODE DT_NODE_BY_FIXED_PARTITION_LABEL(storage)
+#define STORAGE_OFFSET DT_REG_ADDR(STORAGE_NODE)
+#define STORAGE_SIZE MIN(DT_REG_SIZE(STORAGE_NODE), CONFIG_LWM2M_CARRIER_STORAGE_SIZE)
+#define STORAGE_DEV_NAME DT_CHOSEN_ZEPHYR_FLASH_CONTROLLER_LABEL
+#endif
+
+#define STORAGE_SECTOR_COUNT (STORAGE_SIZE / STORAGE_SECTOR_SIZE)
+
+BUILD_ASSERT(STORAGE_SIZE % STORAGE_SECTOR_SIZE == 0,
+	     "lwm2m_carrier: storage is not a whole number of flash pages");
+BUILD_ASSERT(STORAGE_SECTOR_COUNT >= 3,
+	     "lwm2m_carrier: storage needs at least 3 flash pages");
 
 static struct nvs_fs storage = {
 	.sector_size = STORAGE_SECTOR_SIZE,
 	.sector_count = STORAGE_SECTOR_COUNT,
 	.offset = STORAGE_OFFSET,
 };
+
+/* Erase the whole storage area (nvs_clear() needs a mounted file system). */
+static int storage_erase(void)
+{
+	const struct device *flash = device_get_binding(STORAGE_DEV_NAME);
+
+	if (flash == NULL) {
+		return -ENXIO;
+	}
+
+	int err = flash_write_protection_set(flash, false);
+
+	if (err == 0) {
+		err = flash_erase(flash, STORAGE_OFFSET, STORAGE_SIZE);
+		(void)flash_write_protection_set(flash, true);
+	}
+	return err;
+}
+
+/*
+ * Mount NVS. nvs_init() refuses flash that does not hold a valid NVS of
+ * this geometry: -EDEADLK when every page looks closed (foreign data, or an
+ * NVS of another page count or offset), -ESPIPE for a corrupt last entry,
+ * or a flash error. Such content can never become readable and would fail
+ * every boot, so the area is erased and NVS mounted again, losing the
+ * stored state (the library then bootstraps anew). -ENXIO (no flash
+ * device) and -EINVAL (bad geometry) are build problems, not data: no
+ * erase for those.
+ */
+static int storage_init(void)
+{
+	int err = nvs_init(&storage, STORAGE_DEV_NAME);
+
+	if (err == 0 || err == -ENXIO || err == -EINVAL) {
+		return err;
+	}
+
+	LOG_ERR("storage at 0x%x (%u bytes) unreadable (nvs_init %d): erasing it, "
+		"the stored state is lost", (unsigned int)STORAGE_OFFSET,
+		(unsigned int)STORAGE_SIZE, err);
+
+	int erase = storage_erase();
+
+	if (erase != 0) {
+		LOG_ERR("storage erase failed: %d", erase);
+		return erase;
+	}
+	return nvs_init(&storage, STORAGE_DEV_NAME);
+}
 
 static bool storage_id_valid(uint16_t id)
 {
@@ -519,10 +600,10 @@ int lwm2m_os_storage_delete(uint16_t id)
 
 int lwm2m_os_init(void)
 {
-	int err = nvs_init(&storage, DT_CHOSEN_ZEPHYR_FLASH_CONTROLLER_LABEL);
+	int err = storage_init();
 
 	if (err != 0) {
-		LOG_ERR("nvs_init() failed: %d", err);
+		LOG_ERR("storage: nvs_init() failed: %d", err);
 		return -LWM2M_OS_EIO;
 	}
 

@@ -73,6 +73,7 @@ OWN_OPTIONS = {
     "LWM2M_CARRIER_WAKE_LATENCY_MS": (kconfiglib.INT, "2000"),
     "LWM2M_CARRIER_THREAD_STACK_SIZE": (kconfiglib.INT, "5120"),
     "LWM2M_CARRIER_HEAP_SIZE": (kconfiglib.INT, "8192"),
+    "LWM2M_CARRIER_STORAGE_SIZE": (kconfiglib.HEX, "0xa000"),
 }
 
 # SDK symbols the module gives defaults to (promptless definitions).
@@ -267,7 +268,7 @@ def test_reserved_resources_are_options_with_defaults(tmp_path, monkeypatch):
     problems = load(kconf, tmp_path, STOCK_SAMPLE_PRJ +
                     "CONFIG_LWM2M_CARRIER_HEAP_SIZE=16384\n"
                     "CONFIG_LWM2M_CARRIER_THREAD_STACK_SIZE=6144\n"
-                    )
+                    "CONFIG_LWM2M_CARRIER_STORAGE_SIZE=0x6000\n")
     assert problems == []
     assert kconf.syms["LWM2M_CARRIER_HEAP_SIZE"].str_value == "16384"
     # Out of range: refused (Zephyr reports the assignment as not taken).
