@@ -128,8 +128,7 @@ pub struct Endpoint {
 
 fn token_vec(token: &[u8]) -> heapless::Vec<u8, MAX_TOKEN_LEN> {
     // Longer tokens cannot be on the wire; keep the first 8 bytes rather than fail.
-    let n = token.len().min(MAX_TOKEN_LEN);
-    heapless::Vec::from_slice(&token[..n]).unwrap_or_default()
+    heapless::Vec::from_slice(token.get(..MAX_TOKEN_LEN).unwrap_or(token)).unwrap_or_default()
 }
 
 /// A bijection on u32 (murmur3 fmix32): distinct counters give distinct tokens.

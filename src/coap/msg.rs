@@ -232,19 +232,19 @@ pub fn decode_uint(v: &[u8]) -> Option<u32> {
 impl<'a> Message<'a> {
     /// Parses one datagram (RFC 7252 §3). See the module comment for what is refused.
     pub fn parse(buf: &'a [u8]) -> Result<Message<'a>, ParseError> {
-        if buf.len() < 4 {
+        let [b0, b1, m0, m1, ..] = *buf else {
             return Err(ParseError::TooShort);
-        }
-        if buf[0] >> 6 != VERSION {
+        };
+        if b0 >> 6 != VERSION {
             return Err(ParseError::BadVersion);
         }
-        let mtype = MsgType::from_bits(buf[0] >> 4);
-        let tkl = (buf[0] & 0x0F) as usize;
+        let mtype = MsgType::from_bits(b0 >> 4);
+        let tkl = (b0 & 0x0F) as usize;
         if tkl > MAX_TOKEN_LEN {
             return Err(ParseError::BadTokenLength);
         }
-        let code = Code(buf[1]);
-        let mid = u16::from_be_bytes([buf[2], buf[3]]);
+        let code = Code(b1);
+        let mid = u16::from_be_bytes([m0, m1]);
         // §4.1: an Empty message is exactly the 4-byte header.
         if code.is_empty() && buf.len() > 4 {
             return Err(ParseError::EmptyWithData);
@@ -462,7 +462,7 @@ impl MessageWriter {
     pub fn block_option(&mut self, num: u16, block: Block) -> Result<&mut Self, EncodeError> {
         let mut v = [0u8; 3];
         let n = block.encode(&mut v);
-        self.option(num, &v[..n])
+        self.option(num, v.get(..n).unwrap_or_default())
     }
 
     /// Appends payload bytes; the 0xFF marker is written only before the first

@@ -45,11 +45,11 @@ fn write_base64(data: &[u8], out: &mut Vec<u8>) {
     for chunk in data.chunks(3) {
         let n = chunk.iter().chain(&[0, 0]).take(3).fold(0u32, |n, &b| n << 8 | b as u32);
         for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(BASE64[(n >> (18 - 6 * i) & 0x3f) as usize]);
-            } else {
-                out.push(b'=');
-            }
+            // 6-bit index into a 64-entry table: `get` never misses.
+            out.push(match BASE64.get((n >> (18 - 6 * i) & 0x3f) as usize) {
+                Some(&c) if i <= chunk.len() => c,
+                _ => b'=',
+            });
         }
     }
 }
@@ -89,8 +89,11 @@ fn write_json_string(s: &str, out: &mut Vec<u8>) {
             }
             0..=0x1f => {
                 out.extend_from_slice(b"\\u00");
-                out.push(HEX[(c >> 4) as usize]);
-                out.push(HEX[(c & 0xf) as usize]);
+                // `c` < 0x20: the high digit is 0 or 1.
+                out.push(b'0' + (c >> 4));
+                if let Some(&h) = HEX.get((c & 0xf) as usize) {
+                    out.push(h);
+                }
             }
             _ => out.push(c),
         }

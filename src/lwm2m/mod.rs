@@ -6,6 +6,11 @@
 //! Everything here is pure: bytes in, values out (or the reverse). Parsers
 //! return errors on any malformed input and never panic; writers append to a
 //! caller's `Vec<u8>` and never use `core::fmt`.
+
+// A panic on the device is a reboot: no unchecked index, `unwrap` or `expect`
+// outside tests (plain `cargo clippy --lib` fails on one).
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used))]
+
 pub mod float;
 pub mod format;
 pub mod json;

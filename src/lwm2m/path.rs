@@ -148,7 +148,7 @@ impl Path {
         for level in 0..depth {
             out.push(b'/');
             let len = super::text::fmt_u64(Self::id_at(k, level) as u64, &mut buf);
-            out.extend_from_slice(&buf[..len]);
+            out.extend_from_slice(buf.get(..len).unwrap_or_default());
         }
     }
 }

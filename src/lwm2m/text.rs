@@ -58,7 +58,7 @@ pub fn fmt_u64(mut v: u64, out: &mut [u8; 20]) -> usize {
 pub fn write_u64(v: u64, out: &mut Vec<u8>) {
     let mut buf = [0u8; 20];
     let n = fmt_u64(v, &mut buf);
-    out.extend_from_slice(&buf[..n]);
+    out.extend_from_slice(buf.get(..n).unwrap_or_default());
 }
 
 /// Appends `v` in decimal, `-` for negatives.
