@@ -155,7 +155,7 @@ static int os_err(int err, int otherwise)
 #define HEAP_CHUNK_HEADER 4 /* sys_heap's, on a heap below 256 KiB */
 #define HEAP_CHUNK 8
 
-BUILD_ASSERT(CONFIG_LWM2M_CARRIER_HEAP_SIZE / HEAP_CHUNK < 0x7fff,
+BUILD_ASSERT(CONFIG_LWM2M_CARRIER_HEAP_SIZE / HEAP_CHUNK <= 0x7fff,
 	     "lwm2m_carrier: a heap of 256 KiB or more has 8-byte chunk headers");
 
 K_HEAP_DEFINE(lwm2m_carrier_heap, CONFIG_LWM2M_CARRIER_HEAP_SIZE);
