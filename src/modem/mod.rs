@@ -3,6 +3,10 @@
 //! Parsers take the text the modem returned and give a value or `None`:
 //! malformed or unexpected text is never trusted and never panics.
 
+// A panic on the device is a reboot: no unchecked index, `unwrap` or `expect`
+// outside tests (plain `cargo clippy --lib` fails on one).
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used))]
+
 pub mod info;
 
 /// Commands the library sends.

@@ -135,7 +135,11 @@ impl AclInstance {
 
     fn set_entry(&mut self, ssid: u16, value: u16) -> Result<(), Code> {
         match self.acl.binary_search_by_key(&ssid, |&(s, _)| s) {
-            Ok(i) => self.acl[i].1 = value,
+            Ok(i) => {
+                if let Some(e) = self.acl.get_mut(i) {
+                    e.1 = value;
+                }
+            }
             Err(i) if self.acl.len() < MAX_ACL_ENTRIES => {
                 // Sorted insert by push and swap down (no memmove pulled in).
                 self.acl.push((ssid, value));

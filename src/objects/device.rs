@@ -139,14 +139,14 @@ impl Device {
     /// `lwm2m_carrier_power_source_voltage_set` (mV).
     pub fn set_voltage(&mut self, source: u8, mv: i32) -> Result<(), i32> {
         let i = self.source_index(source)?;
-        self.voltages[i] = mv;
+        *self.voltages.get_mut(i).ok_or(-ENODEV)? = mv;
         Ok(())
     }
 
     /// `lwm2m_carrier_power_source_current_set` (mA).
     pub fn set_current(&mut self, source: u8, ma: i32) -> Result<(), i32> {
         let i = self.source_index(source)?;
-        self.currents[i] = ma;
+        *self.currents.get_mut(i).ok_or(-ENODEV)? = ma;
         Ok(())
     }
 

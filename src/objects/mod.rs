@@ -2,6 +2,10 @@
 //! registry that routes an object id to them. Objects are data plus a
 //! resource table ([`model`]); generic operations live in [`ops`].
 
+// A panic on the device is a reboot: no unchecked index, `unwrap` or `expect`
+// outside tests (plain `cargo clippy --lib` fails on one).
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used))]
+
 pub mod acl;
 pub mod conn_mon;
 pub mod conn_stats;

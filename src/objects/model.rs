@@ -195,15 +195,17 @@ pub trait Object {
     }
 }
 
-/// Sort a short id list in place (insertion sort: a few bytes of code,
+/// Sort a short id list in place (selection sort: a few bytes of code,
 /// where the core sort costs two kilobytes of flash).
-pub fn sort_ids(v: &mut [u16]) {
-    for i in 1..v.len() {
-        let mut j = i;
-        while j > 0 && v[j - 1] > v[j] {
-            v.swap(j - 1, j);
-            j -= 1;
+pub fn sort_ids(mut v: &mut [u16]) {
+    // The smallest of the rest to the front, then sort the rest.
+    while let Some((first, rest)) = v.split_first_mut() {
+        for x in rest.iter_mut() {
+            if *x < *first {
+                core::mem::swap(first, x);
+            }
         }
+        v = rest;
     }
 }
 

@@ -154,20 +154,18 @@ fn is_multi(defs: &[ResourceDef], res: u16) -> bool {
 
 /// TLV for the items of one instance (resources, multiple ones wrapped).
 fn tlv_resources(defs: &[ResourceDef], items: &[Item], out: &mut Vec<u8>) {
-    let mut i = 0;
-    while i < items.len() {
-        let res = items[i].res;
-        let end = items[i..].iter().position(|x| x.res != res).map_or(items.len(), |n| i + n);
+    for group in items.chunk_by(|a, b| a.res == b.res) {
+        let [first, ..] = group else { continue };
+        let res = first.res;
         if is_multi(defs, res) {
             let mut inner = Vec::new();
-            for it in &items[i..end] {
+            for it in group {
                 tlv::write_value(&mut inner, TlvType::ResourceInstance, it.ri.unwrap_or(0), &it.value.as_value());
             }
             tlv::write_nested(out, TlvType::MultipleResource, res, &inner);
         } else {
-            tlv::write_value(out, TlvType::ResourceValue, res, &items[i].value.as_value());
+            tlv::write_value(out, TlvType::ResourceValue, res, &first.value.as_value());
         }
-        i = end;
     }
 }
 
@@ -175,14 +173,11 @@ fn tlv_resources(defs: &[ResourceDef], items: &[Item], out: &mut Vec<u8>) {
 pub fn encode_tlv(defs: &[ResourceDef], path: &Path, items: &[Item], out: &mut Vec<u8>) {
     match path {
         Path::Object(_) | Path::Root => {
-            let mut i = 0;
-            while i < items.len() {
-                let inst = items[i].inst;
-                let end = items[i..].iter().position(|x| x.inst != inst).map_or(items.len(), |n| i + n);
+            for group in items.chunk_by(|a, b| a.inst == b.inst) {
+                let [first, ..] = group else { continue };
                 let mut inner = Vec::new();
-                tlv_resources(defs, &items[i..end], &mut inner);
-                tlv::write_nested(out, TlvType::ObjectInstance, inst, &inner);
-                i = end;
+                tlv_resources(defs, group, &mut inner);
+                tlv::write_nested(out, TlvType::ObjectInstance, first.inst, &inner);
             }
         }
         Path::Instance(..) | Path::Resource(..) => tlv_resources(defs, items, out),
@@ -453,11 +448,9 @@ pub fn apply_write(
         }
     }
     let mut effect = Effect::None;
-    let mut i = 0;
-    while i < items.len() {
-        let (inst, res) = (items[i].inst, items[i].res);
-        let end = items[i..].iter().position(|x| x.inst != inst || x.res != res).map_or(items.len(), |n| i + n);
-        let group = &items[i..end];
+    for group in items.chunk_by(|a, b| a.inst == b.inst && a.res == b.res) {
+        let [first, ..] = group else { continue };
+        let (inst, res) = (first.inst, first.res);
         let e = if is_multi(obj.defs(), res) {
             let list: Vec<(u16, OwnedValue)> =
                 group.iter().filter_map(|it| it.ri.map(|ri| (ri, it.value.clone()))).collect();
@@ -469,12 +462,11 @@ pub fn apply_write(
             };
             obj.write(env, inst, res, &WriteValue::Multi(&list), m)?
         } else {
-            obj.write(env, inst, res, &WriteValue::Single(&group[0].value), mode)?
+            obj.write(env, inst, res, &WriteValue::Single(&first.value), mode)?
         };
         if e != Effect::None {
             effect = e;
         }
-        i = end;
     }
     Ok(effect)
 }

@@ -12,6 +12,10 @@
 //! engine passes `Instant`s in, reads resource values through closures, and
 //! builds the CoAP messages. Memory is bounded by the caps below, per server.
 
+// A panic on the device is a reboot: no unchecked index, `unwrap` or `expect`
+// outside tests (plain `cargo clippy --lib` fails on one).
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used))]
+
 pub mod attributes;
 pub mod observation;
 
