@@ -23,6 +23,13 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Zephyr 2.4 sys_heap as the glue uses it: an 8-byte chunk header, rounding
+# to 8 bytes, and the glue's 4-byte size word in front of each block.
+BLOCK_OVERHEAD = 16
+HEAP_OVERHEAD = 70
+# The driver's blocks while running: the boxed driver, the receive buffer,
+# the shared state, and at most 8 queued AT lines in two vectors.
+DRIVER_BLOCKS = 13
 
 
 def run(target):
@@ -54,7 +61,11 @@ def main():
     print(f"driver while running             {fixed['driver_running']:>6} B")
     print(f"driver at init only (transient)  {fixed['driver_init']:>6} B")
     total = peak + fixed["driver_running"]
-    print(f"peak heap (engine + driver)      {total:>6} B")
+    blocks = int(re.search(r"HEAP_BLOCKS engine_lifecycle (\d+)", text).group(1)) + DRIVER_BLOCKS
+    reserve = total + blocks * BLOCK_OVERHEAD + HEAP_OVERHEAD
+    print(f"peak heap (engine + driver)      {total:>6} B requested in about {blocks} blocks")
+    print(f"with the Zephyr heap's overhead  {reserve:>6} B "
+          f"({BLOCK_OVERHEAD} B a block, {HEAP_OVERHEAD} B fixed): CONFIG_LWM2M_CARRIER_HEAP_SIZE must exceed it")
 
 
 if __name__ == "__main__":

@@ -19,27 +19,36 @@ thread_local! {
     static COUNTING: Cell<bool> = const { Cell::new(false) };
     static CURRENT: Cell<usize> = const { Cell::new(0) };
     static PEAK: Cell<usize> = const { Cell::new(0) };
+    static BLOCKS: Cell<usize> = const { Cell::new(0) };
+    static PEAK_BLOCKS: Cell<usize> = const { Cell::new(0) };
 }
 
 fn counting() -> bool {
     COUNTING.try_with(Cell::get).unwrap_or(false)
 }
 
-fn add(n: usize) {
+fn add(n: usize, blocks: usize) {
     if !counting() {
         return;
     }
+    let _ = BLOCKS.try_with(|b| b.set(b.get() + blocks));
     let _ = CURRENT.try_with(|c| {
         let v = c.get() + n;
         c.set(v);
-        let _ = PEAK.try_with(|p| p.set(p.get().max(v)));
+        let _ = PEAK.try_with(|p| {
+            if v > p.get() {
+                p.set(v);
+                let _ = PEAK_BLOCKS.try_with(|pb| pb.set(BLOCKS.with(Cell::get)));
+            }
+        });
     });
 }
 
-fn sub(n: usize) {
+fn sub(n: usize, blocks: usize) {
     if !counting() {
         return;
     }
+    let _ = BLOCKS.try_with(|b| b.set(b.get().saturating_sub(blocks)));
     let _ = CURRENT.try_with(|c| c.set(c.get().saturating_sub(n)));
 }
 
@@ -47,19 +56,19 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         let p = System.alloc(l);
         if !p.is_null() {
-            add(l.size());
+            add(l.size(), 1);
         }
         p
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
         System.dealloc(p, l);
-        sub(l.size());
+        sub(l.size(), 1);
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
         let q = System.realloc(p, l, new);
         if !q.is_null() {
-            sub(l.size());
-            add(new);
+            sub(l.size(), 0);
+            add(new, 0);
         }
         q
     }
@@ -93,4 +102,10 @@ pub fn counted<R>(f: impl FnOnce() -> R) -> R {
 /// The most heap held at once since the last [`peak_of`] began.
 pub fn peak() -> usize {
     PEAK.with(Cell::get)
+}
+
+/// Live allocations (blocks) when the peak of [`peak`] was reached: each
+/// costs the device's allocator its per-block overhead on top.
+pub fn peak_blocks() -> usize {
+    PEAK_BLOCKS.with(Cell::get)
 }

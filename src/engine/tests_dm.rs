@@ -1342,5 +1342,6 @@ fn heap_peak_over_a_lifecycle_stays_under_the_cap() {
         s.deliver(DM, &server_ack(&reg, Code::CREATED, &["rd", "new"]));
     });
     eprintln!("HEAP_PEAK engine_lifecycle {peak}");
+    eprintln!("HEAP_BLOCKS engine_lifecycle {}", crate::test_alloc::peak_blocks());
     assert!(peak <= ENGINE_HEAP_CAP, "engine heap peak {peak} B over the cap {ENGINE_HEAP_CAP} B");
 }
