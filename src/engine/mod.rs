@@ -9,6 +9,10 @@
 //! action queued; the driver executes it and hands the result back with
 //! [`Engine::handle_result`] before polling again.
 
+// A panic on the device is a reboot: no unchecked index, `unwrap` or `expect`
+// outside tests (plain `cargo clippy --lib` fails on one).
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used))]
+
 mod reporting_store;
 mod session;
 #[cfg(test)]
@@ -169,7 +173,8 @@ impl Stored {
 fn encode_locations(locs: &[(u16, String)]) -> Vec<u8> {
     let mut out = Vec::new();
     for (ssid, path) in locs {
-        let p = &path.as_bytes()[..path.len().min(crate::limits::MAX_LOCATION_LEN)];
+        let p = path.as_bytes();
+        let p = p.get(..crate::limits::MAX_LOCATION_LEN).unwrap_or(p);
         out.extend_from_slice(&ssid.to_le_bytes());
         out.push(p.len() as u8);
         out.extend_from_slice(p);
@@ -179,14 +184,13 @@ fn encode_locations(locs: &[(u16, String)]) -> Vec<u8> {
 
 fn decode_locations(mut b: &[u8]) -> Vec<(u16, String)> {
     let mut out = Vec::new();
-    while b.len() >= 3 {
-        let ssid = u16::from_le_bytes([b[0], b[1]]);
-        let n = b[2] as usize;
-        let Some(p) = b.get(3..3 + n) else { break };
+    while let [s0, s1, n, rest @ ..] = b {
+        let ssid = u16::from_le_bytes([*s0, *s1]);
+        let Some((p, rest)) = rest.split_at_checked(*n as usize) else { break };
         if let Ok(s) = core::str::from_utf8(p) {
             out.push((ssid, String::from(s)));
         }
-        b = &b[3 + n..];
+        b = rest;
     }
     out
 }
@@ -561,17 +565,18 @@ impl Engine {
         match step {
             Step::InitAt(i) => {
                 if let Err(e) = res {
+                    let cmd = INIT_AT.get(i).copied().unwrap_or_default();
                     if i < 2 {
-                        log!(LOG_ERR, INIT_AT[i], " failed: ", e);
+                        log!(LOG_ERR, cmd, " failed: ", e);
                         self.init_result = Some(-1);
                         self.step = Step::Stopped;
                         return;
                     }
-                    log!(LOG_WRN, INIT_AT[i], " failed: ", e);
+                    log!(LOG_WRN, cmd, " failed: ", e);
                 }
-                if i + 1 < INIT_AT.len() {
+                if let Some(&next) = INIT_AT.get(i + 1) {
                     self.step = Step::InitAt(i + 1);
-                    self.request(Action::At(INIT_AT[i + 1]));
+                    self.request(Action::At(next));
                 } else {
                     self.link_up(AfterLink::InitIdentity);
                 }
@@ -639,7 +644,7 @@ impl Engine {
 
     fn identity_result(&mut self, now: Instant, i: usize, res: ActionResult) {
         let text = res.as_deref().unwrap_or("");
-        match IDENTITY_AT[i] {
+        match IDENTITY_AT.get(i).copied().unwrap_or_default() {
             cmd::IMEI => match modem::parse_imei(text) {
                 Some(imei) => {
                     self.identity.imei = String::from(imei);
@@ -660,9 +665,9 @@ impl Engine {
             cmd::FIRMWARE => self.identity.firmware_version = String::from(modem::parse_text(text).unwrap_or("")),
             _ => self.identity.hardware_version = modem::parse_hw_version(text).map(String::from),
         }
-        if i + 1 < IDENTITY_AT.len() {
+        if let Some(&next) = IDENTITY_AT.get(i + 1) {
             self.step = Step::Identity(i + 1);
-            self.request(Action::At(IDENTITY_AT[i + 1]));
+            self.request(Action::At(next));
         } else {
             log!(LOG_INF, "endpoint ", self.endpoint_name.clone(), ", operator ", self.operator);
             self.outbox.push_back(Action::SetModemIdentity(self.identity.clone()));
@@ -1121,8 +1126,9 @@ pub fn hex(b: &[u8]) -> Vec<u8> {
     const H: &[u8; 16] = b"0123456789abcdef";
     let mut out = Vec::with_capacity(b.len() * 2);
     for &x in b {
-        out.push(H[(x >> 4) as usize]);
-        out.push(H[(x & 15) as usize]);
+        // Two 4-bit indexes into a 16-entry table: `get` never misses.
+        out.extend(H.get((x >> 4) as usize));
+        out.extend(H.get((x & 15) as usize));
     }
     out
 }

@@ -41,20 +41,22 @@ impl Reader<'_> {
         self.0 = b;
         Some(a)
     }
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (a, b) = self.0.split_first_chunk::<N>()?;
+        self.0 = b;
+        Some(*a)
+    }
     fn u8(&mut self) -> Option<u8> {
-        self.bytes(1).map(|b| b[0])
+        self.array().map(|[b]| b)
     }
     fn u16(&mut self) -> Option<u16> {
-        self.bytes(2).map(|b| u16::from_le_bytes([b[0], b[1]]))
+        self.array().map(u16::from_le_bytes)
     }
     fn u32(&mut self) -> Option<u32> {
-        self.bytes(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        self.array().map(u32::from_le_bytes)
     }
     fn f64(&mut self) -> Option<f64> {
-        let b = self.bytes(8)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(b);
-        Some(f64::from_bits(u64::from_le_bytes(a)))
+        self.array().map(|a| f64::from_bits(u64::from_le_bytes(a)))
     }
     fn path(&mut self) -> Option<Path> {
         let n = self.u8()? as usize;

@@ -130,9 +130,9 @@ impl Reply {
         if let Some((o, i)) = self.location {
             let mut a = [0u8; 20];
             let n = crate::lwm2m::text::fmt_u64(o as u64, &mut a);
-            w.option(option::LOCATION_PATH, &a[..n]).ok()?;
+            w.option(option::LOCATION_PATH, a.get(..n)?).ok()?;
             let n = crate::lwm2m::text::fmt_u64(i as u64, &mut a);
-            w.option(option::LOCATION_PATH, &a[..n]).ok()?;
+            w.option(option::LOCATION_PATH, a.get(..n)?).ok()?;
         }
         if let Some(cf) = self.cf {
             w.uint_option(option::CONTENT_FORMAT, cf as u32).ok()?;
@@ -166,6 +166,11 @@ fn send_reply(ep: &mut Endpoint, now: Instant, m: &Message, reply: &Reply) {
 /// Split a location path "/rd/5a3f" into Uri-Path options.
 fn add_location(w: &mut MessageWriter, location: &str) -> bool {
     location.split('/').filter(|s| !s.is_empty()).all(|seg| w.option(option::URI_PATH, seg.as_bytes()).is_ok())
+}
+
+/// The registration location of server `ssid`.
+fn location_of(locations: &[(u16, String)], ssid: u16) -> Option<&str> {
+    locations.iter().find(|(s, _)| *s == ssid).map(|(_, l)| l.as_str())
 }
 
 /// How often observed values that nothing signals (the modem's, the
@@ -287,7 +292,7 @@ impl Engine {
 
     /// Keep this server's observations and attributes for the next boot.
     fn persist_reporting(&mut self, i: usize) {
-        let s = &self.sessions[i];
+        let Some(s) = self.sessions.get(i) else { return };
         let rec = super::reporting_store::encode(&s.attrs, &s.observations);
         self.store(crate::storage::REPORTING + s.conn as u16, &rec);
     }
@@ -308,15 +313,11 @@ impl Engine {
         self.request(a);
     }
 
-    fn session_index(&self, conn: ConnId) -> Option<usize> {
-        self.sessions.iter().position(|s| s.conn == conn)
-    }
-
     pub(super) fn session_open_result(&mut self, now: Instant, res: ActionResult) {
-        let Some(i) = self.sessions.iter().position(|s| s.state == SessionState::Opening) else { return };
+        let Some((i, s)) = self.sessions.iter().enumerate().find(|(_, s)| s.state == SessionState::Opening) else { return };
         match res {
             Ok(_) => {
-                let has_location = self.locations.iter().any(|(ssid, _)| *ssid == self.sessions[i].ssid);
+                let has_location = self.locations.iter().any(|(ssid, _)| *ssid == s.ssid);
                 if has_location {
                     self.send_update(now, i);
                 } else {
@@ -333,7 +334,7 @@ impl Engine {
     }
 
     fn defer_session(&mut self, now: Instant, i: usize, reason: u32, close: bool) {
-        let s = &mut self.sessions[i];
+        let Some(s) = self.sessions.get_mut(i) else { return };
         s.endpoint.cancel_request();
         if close {
             self.outbox.push_back(Action::Close { conn: s.conn });
@@ -347,7 +348,7 @@ impl Engine {
     fn send_register(&mut self, now: Instant, i: usize) {
         let mut links = Vec::new();
         self.objects.registration_links(&mut links);
-        let s = &mut self.sessions[i];
+        let Some(s) = self.sessions.get_mut(i) else { return };
         let mid = s.endpoint.next_mid();
         let token = s.endpoint.next_token();
         let mut query_ep = String::from("ep=");
@@ -387,11 +388,11 @@ impl Engine {
     }
 
     fn send_update(&mut self, now: Instant, i: usize) {
-        let Some(loc) = self.location_of(self.sessions[i].ssid) else {
+        let Some(s) = self.sessions.get_mut(i) else { return };
+        let Some(loc) = location_of(&self.locations, s.ssid) else {
             self.send_register(now, i);
             return;
         };
-        let s = &mut self.sessions[i];
         if s.endpoint.busy() {
             // A confirmable notification is in flight; the update follows it.
             s.state = SessionState::Registered { next_update: now.add_secs(1) };
@@ -400,7 +401,7 @@ impl Engine {
         let mid = s.endpoint.next_mid();
         let token = s.endpoint.next_token();
         let Ok(mut w) = MessageWriter::new(MsgType::Con, Code::POST, mid, &token) else { return };
-        if !add_location(&mut w, &loc) {
+        if !add_location(&mut w, loc) {
             return;
         }
         if s.lifetime_s != s.registered_lifetime_s {
@@ -417,20 +418,16 @@ impl Engine {
         s.state = SessionState::Updating;
     }
 
-    fn location_of(&self, ssid: u16) -> Option<String> {
-        self.locations.iter().find(|(s, _)| *s == ssid).map(|(_, l)| l.clone())
-    }
-
     /// De-register (TS §5.3.3): DELETE the location, then `after`.
     fn send_deregister(&mut self, now: Instant, i: usize, after: AfterDeregister) {
-        let loc = self.location_of(self.sessions[i].ssid);
-        let s = &mut self.sessions[i];
+        let Some(s) = self.sessions.get_mut(i) else { return };
+        let loc = location_of(&self.locations, s.ssid);
         s.endpoint.cancel_request();
         let mid = s.endpoint.next_mid();
         let token = s.endpoint.next_token();
         let built = loc.and_then(|loc| {
             let mut w = MessageWriter::new(MsgType::Con, Code::DELETE, mid, &token).ok()?;
-            add_location(&mut w, &loc).then(|| w.finish())
+            add_location(&mut w, loc).then(|| w.finish())
         });
         match built {
             Some(bytes) => {
@@ -443,24 +440,24 @@ impl Engine {
     }
 
     fn deregistered(&mut self, now: Instant, i: usize, after: AfterDeregister) {
-        let ssid = self.sessions[i].ssid;
+        let Some(ssid) = self.sessions.get(i).map(|s| s.ssid) else { return };
         self.locations.retain(|(s, _)| *s != ssid);
         self.persist_locations();
-        let s = &mut self.sessions[i];
+        let Some(s) = self.sessions.get_mut(i) else { return };
         s.registered = false;
         self.outbox.push_back(Action::Close { conn: s.conn });
         match after {
             AfterDeregister::Disable => {
                 let (timeout, storing) =
                     self.objects.server.by_ssid(ssid).map_or((86_400, false), |v| (v.disable_timeout_s, v.notification_storing));
-                self.sessions[i].resume_observations = storing;
+                s.resume_observations = storing;
                 log!(LOG_INF, "server ", ssid, " disabled for ", timeout, " s");
-                self.sessions[i].state = SessionState::Disabled { until: now.add_secs(timeout as u64) };
+                s.state = SessionState::Disabled { until: now.add_secs(timeout as u64) };
             }
             AfterDeregister::Bootstrap => {
                 // The sessions are dropped by `finish_stops`, after the caller's
                 // loop over them.
-                self.sessions[i].state = SessionState::Stopped;
+                s.state = SessionState::Stopped;
             }
         }
     }
@@ -469,10 +466,11 @@ impl Engine {
     fn bootstrap_trigger(&mut self, now: Instant) {
         log!(LOG_INF, "bootstrap requested by the server");
         for i in 0..self.sessions.len() {
-            if self.sessions[i].is_open() {
+            let Some(s) = self.sessions.get_mut(i) else { break };
+            if s.is_open() {
                 self.send_deregister(now, i, AfterDeregister::Bootstrap);
             } else {
-                self.sessions[i].state = SessionState::Stopped;
+                s.state = SessionState::Stopped;
             }
         }
         self.finish_stops(now);
@@ -487,7 +485,7 @@ impl Engine {
     }
 
     fn registered(&mut self, now: Instant, i: usize) {
-        let s = &mut self.sessions[i];
+        let Some(s) = self.sessions.get_mut(i) else { return };
         s.attempts = 0;
         s.registered = true;
         // The server's lifetime runs from the copy it accepted, which may be
@@ -504,36 +502,36 @@ impl Engine {
     }
 
     pub(super) fn session_lost(&mut self, now: Instant, conn: ConnId) {
-        let Some(i) = self.session_index(conn) else { return };
-        if let SessionState::Deregistering { after } = self.sessions[i].state {
+        let Some((i, s)) = self.sessions.iter_mut().enumerate().find(|(_, s)| s.conn == conn) else { return };
+        if let SessionState::Deregistering { after } = s.state {
             self.deregistered(now, i, after);
             self.finish_stops(now);
             return;
         }
-        if self.sessions[i].is_open() {
+        if s.is_open() {
             // Reconnect; a stored location makes it an Update.
-            self.sessions[i].endpoint.cancel_request();
+            s.endpoint.cancel_request();
             self.outbox.push_back(Action::Close { conn });
-            self.sessions[i].state = SessionState::Idle;
+            s.state = SessionState::Idle;
             self.open_next_session();
         }
     }
 
     pub(super) fn sessions_handle_timeout(&mut self, now: Instant, env: &mut dyn Env) {
         for i in 0..self.sessions.len() {
-            self.sessions[i].block1.expire(now);
-            if let Some(Timeout::GaveUp { token }) = self.sessions[i].endpoint.handle_timeout(now) {
-                match self.sessions[i].state {
+            let Some(s) = self.sessions.get_mut(i) else { break };
+            s.block1.expire(now);
+            if let Some(Timeout::GaveUp { token }) = s.endpoint.handle_timeout(now) {
+                match s.state {
                     SessionState::Updating => {
                         // §7.8: Update timeout → close and reconnect.
                         log!(LOG_WRN, "registration update timed out: reconnecting");
-                        self.sessions[i].attempts = self.sessions[i].attempts.saturating_add(1);
-                        if self.sessions[i].attempts > 1 {
+                        s.attempts = s.attempts.saturating_add(1);
+                        if s.attempts > 1 {
                             self.defer_session(now, i, LWM2M_CARRIER_DEFERRED_SERVER_REGISTRATION, true);
                         } else {
-                            let conn = self.sessions[i].conn;
-                            self.outbox.push_back(Action::Close { conn });
-                            self.sessions[i].state = SessionState::Idle;
+                            self.outbox.push_back(Action::Close { conn: s.conn });
+                            s.state = SessionState::Idle;
                         }
                     }
                     SessionState::Registering => {
@@ -544,17 +542,18 @@ impl Engine {
                     SessionState::Registered { .. } => {
                         // A confirmable notification went unanswered: RFC 7641
                         // §4.5, the server is no longer interested.
-                        if self.sessions[i].observations.cancel_by_token(&token).is_some() {
+                        if s.observations.cancel_by_token(&token).is_some() {
                             self.persist_reporting(i);
                         }
                     }
                     _ => {}
                 }
             }
-            match self.sessions[i].state {
+            let Some(s) = self.sessions.get_mut(i) else { break };
+            match s.state {
                 SessionState::Registered { next_update } if now >= next_update => self.send_update(now, i),
                 SessionState::Deferred { until } | SessionState::Disabled { until } if now >= until => {
-                    self.sessions[i].state = SessionState::Idle
+                    s.state = SessionState::Idle
                 }
                 _ => {}
             }
@@ -586,14 +585,12 @@ impl Engine {
     /// Values behind `changed` may have changed: mark the observations that
     /// now owe a notification (TS §5.5, attributes §5.1.2) and send those due.
     pub(super) fn sessions_changed(&mut self, now: Instant, changed: &Path, env: &mut dyn Env) {
-        for i in 0..self.sessions.len() {
-            let s = &self.sessions[i];
+        let objects = &self.objects;
+        for s in &mut self.sessions {
             if s.observations.is_empty() {
                 continue;
             }
-            let (pmin, pmax) = self.objects.server.by_ssid(s.ssid).map_or((0, 0), |v| (v.default_pmin_s, v.default_pmax_s));
-            let objects = &self.objects;
-            let s = &mut self.sessions[i];
+            let (pmin, pmax) = objects.server.by_ssid(s.ssid).map_or((0, 0), |v| (v.default_pmin_s, v.default_pmax_s));
             let attrs_store = &s.attrs;
             let attrs = |p: &Path| attrs_store.effective(p, pmin, pmax);
             let mut read = |p: &Path| -> Option<Sample> {
@@ -609,17 +606,15 @@ impl Engine {
     /// Send every notification that is due (RFC 7641 §4, TS §5.5.2).
     fn send_notifications(&mut self, now: Instant, env: &mut dyn Env) {
         for i in 0..self.sessions.len() {
-            if !matches!(self.sessions[i].state, SessionState::Registered { .. }) {
+            let Some(s) = self.sessions.get_mut(i) else { break };
+            if !matches!(s.state, SessionState::Registered { .. }) {
                 // Not registered (disabled, offline): notifications wait and
                 // go out with the latest value once registered again.
                 continue;
             }
-            let ssid = self.sessions[i].ssid;
-            let (pmin, pmax) = self.objects.server.by_ssid(ssid).map_or((0, 0), |v| (v.default_pmin_s, v.default_pmax_s));
-            let due = {
-                let store = &self.sessions[i].attrs;
-                self.sessions[i].observations.due(now, |p| store.effective(p, pmin, pmax))
-            };
+            let (pmin, pmax) = self.objects.server.by_ssid(s.ssid).map_or((0, 0), |v| (v.default_pmin_s, v.default_pmax_s));
+            let store = &s.attrs;
+            let due = s.observations.due(now, |p| store.effective(p, pmin, pmax));
             for d in due {
                 let Some(obj) = d.path.object().and_then(|o| self.objects.get(o)) else { continue };
                 let format = ContentFormat::from_cf(d.format);
@@ -645,7 +640,7 @@ impl Engine {
                     // The observed thing is gone: a final error notification (TS §5.5.2).
                     _ => (Reply::code(Code::NOT_FOUND), Sample::of_body(&[], None)),
                 };
-                let s = &mut self.sessions[i];
+                let Some(s) = self.sessions.get_mut(i) else { break };
                 let confirmable = d.confirmable && !s.endpoint.busy();
                 let mid = s.endpoint.next_mid();
                 let t = if confirmable { MsgType::Con } else { MsgType::Non };
@@ -669,15 +664,15 @@ impl Engine {
     }
 
     pub(super) fn session_datagram(&mut self, now: Instant, conn: ConnId, data: &[u8], env: &mut dyn Env) {
-        let Some(i) = self.session_index(conn) else { return };
-        if !self.sessions[i].is_open() {
+        let Some((i, s)) = self.sessions.iter_mut().enumerate().find(|(_, s)| s.conn == conn) else { return };
+        if !s.is_open() {
             return;
         }
         // Take the endpoint out while the message borrows `data`.
-        let mut ep = core::mem::replace(&mut self.sessions[i].endpoint, Endpoint::new(0, 0));
+        let mut ep = core::mem::replace(&mut s.endpoint, Endpoint::new(0, 0));
         match ep.handle_datagram(now, data) {
             Incoming::Response(m) => {
-                self.sessions[i].endpoint = ep;
+                self.put_endpoint(i, ep);
                 self.session_response(now, i, &m);
             }
             Incoming::Request(m) => {
@@ -689,7 +684,7 @@ impl Engine {
                     self.persist();
                 }
                 send_reply(&mut ep, now, &m, &reply);
-                self.sessions[i].endpoint = ep;
+                self.put_endpoint(i, ep);
                 // The response goes out before whatever the request triggers
                 // (a reboot must not swallow its own 2.04).
                 self.flush_sessions();
@@ -699,25 +694,34 @@ impl Engine {
                 self.apply_effect(now, i, effect);
             }
             Incoming::Reset { mid, of_request } => {
-                self.sessions[i].endpoint = ep;
+                let Some(s) = self.sessions.get_mut(i) else { return };
+                s.endpoint = ep;
                 // RFC 7641 §3.6: a Reset to a notification cancels the observation.
-                if self.sessions[i].observations.cancel_by_mid(mid).is_some() {
+                if s.observations.cancel_by_mid(mid).is_some() {
                     log!(LOG_INF, "observation cancelled by Reset");
                     self.persist_reporting(i);
                     return;
                 }
                 // Only a Reset of the outstanding Register/Update fails it; a stale
                 // one (an old notification's) changes nothing.
-                if of_request && matches!(self.sessions[i].state, SessionState::Registering | SessionState::Updating) {
+                if of_request && matches!(s.state, SessionState::Registering | SessionState::Updating) {
                     self.defer_session(now, i, LWM2M_CARRIER_DEFERRED_SERVER_REGISTRATION, true);
                 }
             }
-            Incoming::Handled | Incoming::Malformed => self.sessions[i].endpoint = ep,
+            Incoming::Handled | Incoming::Malformed => self.put_endpoint(i, ep),
+        }
+    }
+
+    /// Put back the endpoint `session_datagram` took out of session `i`.
+    fn put_endpoint(&mut self, i: usize, ep: Endpoint) {
+        if let Some(s) = self.sessions.get_mut(i) {
+            s.endpoint = ep;
         }
     }
 
     fn session_response(&mut self, now: Instant, i: usize, m: &Message) {
-        match self.sessions[i].state {
+        let Some(&ServerSession { state, ssid, .. }) = self.sessions.get(i) else { return };
+        match state {
             SessionState::Registering if m.code == Code::CREATED => {
                 let mut loc = String::new();
                 for seg in m.options_of(option::LOCATION_PATH) {
@@ -731,7 +735,6 @@ impl Engine {
                     return;
                 }
                 log!(LOG_INF, "registered at ", loc.clone());
-                let ssid = self.sessions[i].ssid;
                 self.locations.retain(|(s, _)| *s != ssid);
                 self.locations.push((ssid, loc));
                 self.persist_locations();
@@ -745,7 +748,6 @@ impl Engine {
             SessionState::Updating if matches!(m.code, Code::BAD_REQUEST | Code::FORBIDDEN | Code::NOT_FOUND) => {
                 // §7.8: the server forgot us → register again.
                 log!(LOG_INF, "server forgot the registration: registering again");
-                let ssid = self.sessions[i].ssid;
                 self.locations.retain(|(s, _)| *s != ssid);
                 self.persist_locations();
                 self.send_register(now, i);
@@ -798,14 +800,14 @@ impl Engine {
             Code::POST => AclOp::Write,
             _ => AclOp::Delete,
         };
-        let ssid = self.sessions[i].ssid;
-        if !self.objects.acl.allows(ssid, &path, op, self.sessions.len()) {
+        let Some(s) = self.sessions.get(i) else { return fail(Code::INTERNAL_SERVER_ERROR) };
+        if !self.objects.acl.allows(s.ssid, &path, op, self.sessions.len()) {
             return fail(Code::UNAUTHORIZED);
         }
         match m.code {
             Code::GET if accept == Some(ContentFormat::Link) => {
                 let obj = self.objects.get(oid).unwrap_or(&self.objects.device);
-                let store = &self.sessions[i].attrs;
+                let store = &s.attrs;
                 let target = path;
                 let mut attrs = |p: &Path, w: &mut crate::lwm2m::link::LinkWriter| {
                     let mut a = store.discover_attrs(p);
@@ -840,7 +842,8 @@ impl Engine {
                     Ok(c) => c,
                     Err(e) => return fail(e.code()),
                 };
-                match self.sessions[i].attrs.apply(&path, &change) {
+                let Some(s) = self.sessions.get_mut(i) else { return fail(Code::INTERNAL_SERVER_ERROR) };
+                match s.attrs.apply(&path, &change) {
                     Ok(()) => {
                         self.persist_reporting(i);
                         (Reply::code(Code::CHANGED), Effect::None, Some(path))
@@ -877,12 +880,13 @@ impl Engine {
             Ok(r) => r,
             Err(c) => return fail(c),
         };
+        let Some(s) = self.sessions.get_mut(i) else { return fail(Code::INTERNAL_SERVER_ERROR) };
         let mut r = Reply::code(Code::CONTENT);
         r.cf = Some(cf.cf());
         match m.observe() {
             Some(0) => {
                 let sample = sample_of(obj, path, &items);
-                match self.sessions[i].observations.observe(now, m.token, *path, cf.cf(), sample) {
+                match s.observations.observe(now, m.token, *path, cf.cf(), sample) {
                     Ok(seq) => {
                         r.observe = Some(seq);
                         self.schedule_sampling(now);
@@ -894,7 +898,7 @@ impl Engine {
                 }
             }
             Some(1) => {
-                if self.sessions[i].observations.cancel_request(m.token, path).is_some() {
+                if s.observations.cancel_request(m.token, path).is_some() {
                     self.persist_reporting(i);
                 }
             }
@@ -940,7 +944,8 @@ impl Engine {
             Some(b) => {
                 let key = blockwise::path_key(m).unwrap_or_default();
                 let size1 = m.uint_option(option::SIZE1);
-                match self.sessions[i].block1.offer(now, &key, b, m.payload, size1) {
+                let Some(s) = self.sessions.get_mut(i) else { return fail(Code::INTERNAL_SERVER_ERROR) };
+                match s.block1.offer(now, &key, b, m.payload, size1) {
                     Block1Outcome::Continue(b) => {
                         let mut r = Reply::code(Code::CONTINUE);
                         r.block1 = Some(b);
@@ -968,7 +973,9 @@ impl Engine {
                     // TS §5.4.7: with several servers the creator owns an ACL
                     // instance for what it created.
                     if self.sessions.len() > 1 {
-                        let _ = self.objects.acl.on_create(oid, inst, self.sessions[i].ssid);
+                        if let Some(s) = self.sessions.get(i) {
+                            let _ = self.objects.acl.on_create(oid, inst, s.ssid);
+                        }
                     }
                     let mut r = Reply::code(Code::CREATED);
                     r.location = Some((oid, inst));
@@ -1002,15 +1009,15 @@ impl Engine {
             Effect::Reboot => self.outbox.push_back(Action::Reboot),
             Effect::FactoryReset => self.outbox.push_back(Action::FactoryReset),
             Effect::UpdateTrigger(ssid) => {
-                if let Some(j) = self.sessions.iter().position(|s| s.ssid == ssid) {
-                    if matches!(self.sessions[j].state, SessionState::Registered { .. }) {
+                if let Some((j, s)) = self.sessions.iter().enumerate().find(|(_, s)| s.ssid == ssid) {
+                    if matches!(s.state, SessionState::Registered { .. }) {
                         self.send_update(now, j);
                     }
                 }
             }
             Effect::Disable(ssid) => {
-                if let Some(j) = self.sessions.iter().position(|s| s.ssid == ssid) {
-                    if self.sessions[j].is_open() {
+                if let Some((j, s)) = self.sessions.iter().enumerate().find(|(_, s)| s.ssid == ssid) {
+                    if s.is_open() {
                         self.send_deregister(now, j, AfterDeregister::Disable);
                     }
                 }
@@ -1019,13 +1026,11 @@ impl Engine {
             Effect::ServerChanged => {
                 // A new lifetime or binding is announced with an Update (§5.3.2).
                 for j in 0..self.sessions.len() {
-                    let ssid = self.sessions[j].ssid;
-                    let Some(srv) = self.objects.server.by_ssid(ssid) else { continue };
-                    let (lt, binding) = (srv.lifetime_s, srv.binding.clone());
-                    let s = &mut self.sessions[j];
-                    if lt != s.lifetime_s || binding != s.binding {
-                        s.lifetime_s = lt;
-                        s.binding = binding;
+                    let Some(s) = self.sessions.get_mut(j) else { break };
+                    let Some(srv) = self.objects.server.by_ssid(s.ssid) else { continue };
+                    if srv.lifetime_s != s.lifetime_s || srv.binding != s.binding {
+                        s.lifetime_s = srv.lifetime_s;
+                        s.binding = srv.binding.clone();
                         if matches!(s.state, SessionState::Registered { .. }) {
                             self.send_update(now, j);
                         }
@@ -1042,7 +1047,7 @@ impl Engine {
 fn push_u32(s: &mut String, v: u32) {
     let mut tmp = [0u8; 20];
     let n = crate::lwm2m::text::fmt_u64(v as u64, &mut tmp);
-    for &b in &tmp[..n] {
+    for &b in tmp.get(..n).unwrap_or_default() {
         s.push(b as char);
     }
 }
