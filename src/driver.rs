@@ -110,7 +110,7 @@ fn read_record(id: u16, buf: &mut [u8]) -> Option<Vec<u8>> {
         log!(LOG_ERR, "stored record ", id, " is larger than ", buf.len(), " bytes: ignored");
         return None;
     }
-    let rec = storage::unframe(&buf[..n as usize]);
+    let rec = buf.get(..n as usize).and_then(storage::unframe);
     if rec.is_none() {
         log!(LOG_WRN, "stored record ", id, " is damaged or of another layout: ignored");
     }
@@ -266,12 +266,11 @@ impl Driver {
                     self.engine.handle_conn_error(now(), conn, r);
                     break;
                 }
-                let n = (r as usize).min(self.rx.len());
-                if n > MAX_DATAGRAM {
+                let Some(datagram) = self.rx.get(..r as usize).filter(|d| d.len() <= MAX_DATAGRAM) else {
                     log!(LOG_WRN, "datagram over ", MAX_DATAGRAM, " bytes dropped");
                     continue;
-                }
-                self.engine.handle_datagram(t, conn, &self.rx[..n], &mut OsEnv::default());
+                };
+                self.engine.handle_datagram(t, conn, datagram, &mut OsEnv::default());
                 self.drain();
             }
         }
@@ -320,8 +319,8 @@ fn at_command(cmd: &str) -> ActionResult {
     let mut buf = [0u8; AT_RESPONSE_LEN];
     let r = unsafe { os::lwm2m_os_at_cmd(c.as_ptr() as *const c_char, buf.as_mut_ptr() as *mut c_char, buf.len()) };
     if r == 0 {
-        let n = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-        Ok(String::from(core::str::from_utf8(&buf[..n]).unwrap_or("")))
+        let text = buf.split(|&b| b == 0).next().unwrap_or_default();
+        Ok(String::from(core::str::from_utf8(text).unwrap_or("")))
     } else {
         log!(LOG_DBG, cmd, " -> ", r);
         Err(r)
@@ -354,14 +353,21 @@ impl Env for OsEnv {
         if p.is_null() {
             return String::new();
         }
-        // At most 64 bytes (the original's limit), cut on a UTF-8 boundary.
-        let b = unsafe { CStr::from_ptr(p) }.to_bytes();
-        let b = &b[..b.len().min(64)];
-        let n = match core::str::from_utf8(b) {
-            Ok(_) => b.len(),
-            Err(e) => e.valid_up_to(),
+        // At most 64 bytes (the original's limit), read no further than
+        // that, cut on a UTF-8 boundary.
+        let mut b = heapless::Vec::<u8, 64>::new();
+        for i in 0..64 {
+            // SAFETY: a NUL-terminated string; we stop at its NUL.
+            let c = unsafe { *p.add(i) } as u8;
+            if c == 0 || b.push(c).is_err() {
+                break;
+            }
+        }
+        let text = match core::str::from_utf8(&b) {
+            Ok(t) => t,
+            Err(e) => core::str::from_utf8(b.get(..e.valid_up_to()).unwrap_or_default()).unwrap_or(""),
         };
-        String::from(core::str::from_utf8(&b[..n]).unwrap_or(""))
+        String::from(text)
     }
     fn set_utc_time(&mut self, t: i32) -> i32 {
         unsafe { lwm2m_carrier_utc_time_write(t) }

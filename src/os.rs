@@ -145,7 +145,7 @@ impl Log {
     pub fn u(&mut self, v: u64) -> &mut Self {
         let mut tmp = [0u8; 20];
         let n = crate::lwm2m::text::fmt_u64(v, &mut tmp);
-        self.b(&tmp[..n])
+        self.b(tmp.get(..n).unwrap_or_default())
     }
     pub fn i(&mut self, v: i64) -> &mut Self {
         if v < 0 {
@@ -199,12 +199,12 @@ pub const fn is_plain_line(line: &[u8]) -> bool {
     if text.len() > 119 {
         return false;
     }
-    let mut i = 0;
-    while i < text.len() {
-        if text[i] < 0x20 || text[i] >= 0x7f {
+    let mut rest = text;
+    while let Some((&c, tail)) = rest.split_first() {
+        if c < 0x20 || c >= 0x7f {
             return false;
         }
-        i += 1;
+        rest = tail;
     }
     true
 }

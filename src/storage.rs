@@ -42,7 +42,7 @@ pub fn frame(payload: &[u8]) -> Vec<u8> {
     out.push(MAGIC);
     out.push(VERSION);
     out.extend_from_slice(&(len as u16).to_le_bytes());
-    out.extend_from_slice(&payload[..len]);
+    out.extend_from_slice(payload.get(..len).unwrap_or_default());
     out.extend_from_slice(&crc32(&out).to_le_bytes());
     out
 }

@@ -37,11 +37,8 @@ unsafe impl Sync for ClockCell {}
 const UTC: [u8; TZ_MAX_LEN + 1] = {
     let mut tz = [0u8; TZ_MAX_LEN + 1];
     let name = b"Etc/UTC";
-    let mut i = 0;
-    while i < name.len() {
-        tz[i] = name[i];
-        i += 1;
-    }
+    let (head, _) = tz.split_at_mut(7);
+    head.copy_from_slice(name);
     tz
 };
 
@@ -121,16 +118,15 @@ unsafe extern "C" fn timezone_write(tz: *const c_char) -> c_int {
         return -EINVAL;
     }
     // At most 64 characters are read and kept (truncated as the original).
-    let mut name = [0u8; TZ_MAX_LEN];
-    let mut n = 0;
-    while n < TZ_MAX_LEN && *tz.add(n) != 0 {
-        name[n] = *tz.add(n) as u8;
-        n += 1;
+    let mut name = [0u8; TZ_MAX_LEN + 1];
+    for (i, slot) in name.iter_mut().take(TZ_MAX_LEN).enumerate() {
+        let c = *tz.add(i);
+        if c == 0 {
+            break;
+        }
+        *slot = c as u8;
     }
-    with_clock(|c| {
-        c.tz = [0; TZ_MAX_LEN + 1];
-        c.tz[..n].copy_from_slice(&name[..n]);
-    });
+    with_clock(|c| c.tz = name);
     0
 }
 
