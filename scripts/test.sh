@@ -8,8 +8,11 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 
-echo "== Rust tests (library, host port, headers)"
+echo "== Rust tests (library, host port, headers, archive symbols)"
 cargo test --workspace
+
+echo "== No panicking index, unwrap or expect in the library (deny in src/lib.rs)"
+cargo clippy --lib
 
 echo "== nRF9160 cross build (thumbv8m.main-none-eabihf) and footprint"
 cargo build --release --target thumbv8m.main-none-eabihf -p lwm2m_carrier
