@@ -39,6 +39,10 @@ pub const MAX_WRITE_ITEMS: usize = 64;
 /// carry: the largest object the bootstrap server configures, Access
 /// Control with 14 instances of 3 resources and 8 ACL entries, fits.
 pub const MAX_BOOTSTRAP_WRITE_ITEMS: usize = 14 * (3 + 8);
+/// Longest string or opaque value a LwM2M server may write (a package URI
+/// of 255 bytes fits; the Device strings hold at most 200). More → 4.13.
+/// Firmware packages do not go through it.
+pub const MAX_WRITE_VALUE_LEN: usize = 256;
 /// Most instances of one multiple resource in a write. More → 4.13.
 pub const MAX_RESOURCE_INSTANCES: usize = 16;
 /// Largest body a server may write block-wise (RFC 7959 Block1) outside

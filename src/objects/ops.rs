@@ -218,8 +218,8 @@ fn ty_of(defs: &[ResourceDef], res: u16) -> Result<ResourceType, Code> {
     Ok(d.ty)
 }
 
-fn decode_tlv_value(v: &[u8], ty: ResourceType) -> Result<OwnedValue, Code> {
-    tlv::decode_value(v, ty).map(|v| OwnedValue::from_value(&v)).map_err(|_| Code::BAD_REQUEST)
+fn decode_tlv_value(v: &[u8], ty: ResourceType) -> Result<Value<'_>, Code> {
+    tlv::decode_value(v, ty).map_err(|_| Code::BAD_REQUEST)
 }
 
 /// The items a write decodes into, bounded and checked as they arrive: a
@@ -245,6 +245,22 @@ impl Items<'_> {
         Ok(ty)
     }
 
+    /// A decoded value, owned. A LwM2M server's string or opaque value
+    /// longer than `MAX_WRITE_VALUE_LEN` is refused (4.13) before it is
+    /// copied: no resource a server writes holds more, and a Block1 body
+    /// must not be held twice.
+    fn owned(&self, v: &Value) -> Result<OwnedValue, Code> {
+        let len = match *v {
+            Value::Str(s) => s.len(),
+            Value::Opaque(o) => o.len(),
+            _ => 0,
+        };
+        if self.max == limits::MAX_WRITE_ITEMS && len > limits::MAX_WRITE_VALUE_LEN {
+            return Err(Code::REQUEST_ENTITY_TOO_LARGE);
+        }
+        Ok(OwnedValue::from_value(v))
+    }
+
     fn push(&mut self, item: Item) -> Result<(), Code> {
         if self.out.len() >= self.max {
             return Err(Code::REQUEST_ENTITY_TOO_LARGE);
@@ -260,7 +276,10 @@ fn decode_tlv_resources(items: &mut Items, inst: u16, body: &[u8]) -> Result<(),
         let e = e.map_err(|_| Code::BAD_REQUEST)?;
         let ty = items.admit(inst, e.id)?;
         match e.kind {
-            TlvType::ResourceValue => items.push(Item { inst, res: e.id, ri: None, value: decode_tlv_value(e.value, ty)? })?,
+            TlvType::ResourceValue => {
+                let value = items.owned(&decode_tlv_value(e.value, ty)?)?;
+                items.push(Item { inst, res: e.id, ri: None, value })?
+            }
             TlvType::MultipleResource => {
                 if !is_multi(items.defs, e.id) {
                     return Err(Code::BAD_REQUEST);
@@ -275,7 +294,8 @@ fn decode_tlv_resources(items: &mut Items, inst: u16, body: &[u8]) -> Result<(),
                     if count > limits::MAX_RESOURCE_INSTANCES {
                         return Err(Code::REQUEST_ENTITY_TOO_LARGE);
                     }
-                    items.push(Item { inst, res: e.id, ri: Some(r.id), value: decode_tlv_value(r.value, ty)? })?;
+                    let value = items.owned(&decode_tlv_value(r.value, ty)?)?;
+                    items.push(Item { inst, res: e.id, ri: Some(r.id), value })?;
                 }
                 if count == 0 {
                     // An empty multiple resource: a marker item (ri None) so
@@ -341,7 +361,8 @@ pub fn decode_write(
                 let mut it = tlv::iter(payload);
                 match (it.next(), it.next()) {
                     (Some(Ok(e)), None) if e.kind == TlvType::ResourceInstance && e.id == ri => {
-                        items.push(Item { inst, res, ri: Some(ri), value: decode_tlv_value(e.value, ty)? })?
+                        let value = items.owned(&decode_tlv_value(e.value, ty)?)?;
+                        items.push(Item { inst, res, ri: Some(ri), value })?
                     }
                     _ => return Err(Code::BAD_REQUEST),
                 }
@@ -365,7 +386,8 @@ pub fn decode_write(
                     return Err(Code::REQUEST_ENTITY_TOO_LARGE);
                 }
                 let v = e.value(ty, &mut scratch).ok_or(Code::BAD_REQUEST)?;
-                items.push(Item { inst, res, ri, value: OwnedValue::from_value(&v) })?;
+                let value = items.owned(&v)?;
+                items.push(Item { inst, res, ri, value })?;
             }
         }
         ContentFormat::Text | ContentFormat::Opaque => {
@@ -382,12 +404,12 @@ pub fn decode_write(
                 if ty != ResourceType::Opaque {
                     return Err(Code::UNSUPPORTED_CONTENT_FORMAT);
                 }
-                OwnedValue::Opaque(payload.to_vec())
+                items.owned(&Value::Opaque(payload))?
             } else {
                 if ty == ResourceType::Opaque {
                     return Err(Code::UNSUPPORTED_CONTENT_FORMAT);
                 }
-                OwnedValue::from_value(&text::decode(payload, ty).ok_or(Code::BAD_REQUEST)?)
+                items.owned(&text::decode(payload, ty).ok_or(Code::BAD_REQUEST)?)?
             };
             items.push(Item { inst, res, ri, value: v })?;
         }
