@@ -28,5 +28,5 @@ for t in $(cargo +nightly fuzz list); do
     echo "== libFuzzer: $t (-runs=$runs, -max_total_time=$secs)"
     mkdir -p "runs/$t"
     cargo +nightly fuzz run --features libfuzzer --debug-assertions "$t" "runs/$t" "corpus/$t" -- \
-        -runs="$runs" -max_total_time="$secs" -workers=1 -jobs=1 -print_final_stats=1 2>&1 | tail -n 3
+        -runs="$runs" -max_total_time="$secs" -malloc_limit_mb=16 -print_final_stats=1 2>&1 | tail -n 3
 done

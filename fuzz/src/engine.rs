@@ -47,8 +47,12 @@ pub const IMEI: &str = "351358815340515";
 pub const PSK: &str = "000102030405060708090a0b0c0d0e0f";
 
 /// Tolerate the known bug of an empty ACK sent right after its connection
-/// was closed (set to false to see it again).
+/// was closed (set to false, or FUZZ_STRICT=1, to see it again).
 pub const KNOWN_ACK_AFTER_CLOSE: bool = true;
+
+/// Tolerate the known bug of a CON request retransmitted on the connection
+/// it was sent on after that connection was closed (set to false, or FUZZ_STRICT=1, to see it).
+pub const KNOWN_RETRANSMIT_AFTER_CLOSE: bool = true;
 
 /// Errors an injected failure returns (negated `lwm2m_os.h` codes).
 const ERRORS: &[i32] = &[-200, -201, -202, -203, -2, -5, -13, -111];
@@ -73,6 +77,10 @@ pub struct Harness {
     /// What AT+CFUN=1 leads to: +CEREG stat (1 home, 5 roaming, 0 none).
     pub attach_stat: u8,
     pub open: [bool; 4],
+    /// The last datagrams delivered on each connection: (MID, bytes, when).
+    pub recent: [Vec<(u16, Vec<u8>, Instant)>; 4],
+    /// The last CON sent on each connection before it was closed.
+    pub con_at_close: [Option<Vec<u8>>; 4],
     /// Closed during the current `pump`.
     pub closed_in_pump: [bool; 4],
     /// Every datagram sent, in order (cleared by the operations that read it).
@@ -124,6 +132,8 @@ impl Harness {
             attach_stat: 1,
             open: [false; 4],
             closed_in_pump: [false; 4],
+            con_at_close: Default::default(),
+            recent: Default::default(),
             sent: Vec::new(),
             last_con: Default::default(),
             fail_open: [None; 4],
@@ -254,7 +264,7 @@ impl Harness {
                             self.closed_in_pump[conn as usize] = true;
                         }
                         if let Some(l) = self.last_con.get_mut(conn as usize) {
-                            *l = None;
+                            self.con_at_close[conn as usize] = l.take();
                         }
                     }
                     Action::Store { id, data } => {
@@ -313,8 +323,11 @@ impl Harness {
         let open = self.open.get(conn as usize).copied().unwrap_or(false);
         // Known engine bug (fuzz/README.md, "Findings"): a separate CON
         // response that ends a session is acknowledged after the Close.
-        let known_ack_after_close = KNOWN_ACK_AFTER_CLOSE && self.closed_in_pump[conn as usize % 4] && m.code.is_empty() && m.mtype == MsgType::Ack;
-        assert!(open || known_ack_after_close, "datagram on connection {conn}, which is not open: {data:02x?}");
+        let known_ack_after_close = KNOWN_ACK_AFTER_CLOSE && !crate::os_stubs::strict() && self.closed_in_pump[conn as usize % 4] && m.code.is_empty() && m.mtype == MsgType::Ack;
+        // Known engine bug: a De-register whose connection is lost is still
+        // retransmitted on the closed connection.
+        let known_retransmission = KNOWN_RETRANSMIT_AFTER_CLOSE && !crate::os_stubs::strict() && self.con_at_close[conn as usize % 4].as_deref() == Some(data);
+        assert!(open || known_ack_after_close || known_retransmission, "datagram on connection {conn}, which is not open: {data:02x?}");
         if m.mtype == MsgType::Con {
             self.last_con[conn as usize] = Some(data.to_vec());
         }
@@ -365,7 +378,18 @@ impl Harness {
             .count();
         assert!(replies <= 1, "{replies} answers to one datagram {data:02x?}");
         let readable_con = data[0] >> 6 == 1 && (data[0] >> 4) & 3 == 0;
-        if readable_con && was_open {
+        // RFC 7252 §4.5: a Message ID reused within EXCHANGE_LIFETIME for
+        // another message is a duplicate to the client, which then has no
+        // answer to repeat if the first was not a CON (the server broke the
+        // rule of §4.4): no answer is owed then.
+        let now = self.now;
+        let reused = self.recent[conn as usize % 4].iter().any(|(m, d, t)| *m == mid && d[..] != data[..] && now.since(*t) < 300_000);
+        let recent = &mut self.recent[conn as usize % 4];
+        recent.push((mid, data.to_vec(), now));
+        if recent.len() > 16 {
+            recent.remove(0);
+        }
+        if readable_con && was_open && !reused {
             assert_eq!(replies, 1, "a CON on open connection {conn} got no ACK or RST: {data:02x?}");
             self.answered += 1;
         }
@@ -432,7 +456,9 @@ impl Harness {
             assert!(stored.bootstrapped);
         }
         // A changed (or lost) bootstrap account means a new bootstrap.
-        let bootstrapped = stored.bootstrapped && stored.objects.as_ref().is_some_and(|o| o.bootstrap_account().is_some_and(|b| b.uri == BS_URI));
+        // So does a configuration left without a server (a DM server may
+        // delete its Server instance).
+        let bootstrapped = stored.bootstrapped && stored.objects.as_ref().is_some_and(|o| o.has_server() && o.bootstrap_account().is_some_and(|b| b.uri == BS_URI));
         self.e = Engine::new(self.config.clone(), stored);
         self.open = [false; 4];
         self.last_con = Default::default();
