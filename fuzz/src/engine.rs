@@ -334,6 +334,10 @@ impl Harness {
         if let Some(b) = m.block2() {
             assert!(m.payload.len() <= b.size(), "Block2 payload of {} bytes in blocks of {}", m.payload.len(), b.size());
         }
+        if m.code == Code::REQUEST_ENTITY_TOO_LARGE {
+            let size1 = m.uint_option(option::SIZE1).expect("4.13 carries Size1 (RFC 7959 §2.9.3)");
+            assert!(size1 as usize <= limits::MAX_BLOCK1_BODY, "4.13 offers a body of {size1} bytes");
+        }
         if m.payload.is_empty() || !(m.code.is_response() || m.code == Code::POST) {
             return;
         }
