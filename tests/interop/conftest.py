@@ -64,6 +64,12 @@ def free_port(kind: int, avoid: set[int]) -> int:
 TEST_TIMEOUT_S = 240
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow: a long run (hostile network, minutes): deselect with -m 'not slow'"
+    )
+
+
 def pytest_collection_modifyitems(config, items):
     """A hung peer must not eat the CI budget: every interop test gets a timeout (pytest-timeout)."""
     here = Path(__file__).parent

@@ -391,6 +391,9 @@ class LeshanBootstrapServer(_Rest):
         if response.status_code != 200:
             raise AssertionError(f"bootstrap server refused PSK for {endpoint}: HTTP {response.status_code} {response.text}")
 
+    def remove_psk(self, endpoint: str) -> None:
+        self.session.delete(self._url(f"/security/clients/{_quote(endpoint)}"), timeout=HTTP_TIMEOUT_S)
+
     def set_config(self, endpoint: str, config: dict) -> None:
         response = self.session.post(
             self._url(f"/bootstrap/{_quote(endpoint)}"), json=config, timeout=HTTP_TIMEOUT_S

@@ -34,6 +34,7 @@ class ManagedProcess:
         self.stderr_path = log_dir / f"{name}.stderr.log"
         self.stdout_path = log_dir / f"{name}.stdout.log"
         self.lines: list[str] = []
+        self.line_times: list[float] = []  # time.time() when each line of `lines` was read
         self.restarts = 0
         self.exit_status: Optional[int] = None  # set when the process ended for good
         self._cond = threading.Condition()
@@ -76,12 +77,14 @@ class ManagedProcess:
                 copy.flush()
                 with self._cond:
                     self.lines.append(line)
+                    self.line_times.append(time.time())
                     self._cond.notify_all()
         status = proc.wait()
         with self._cond:
             if not self._stopping and status == REBOOT_EXIT_STATUS and self.restarts < MAX_RESTARTS:
                 self.restarts += 1
                 self.lines.append(RESTART_MARKER)
+                self.line_times.append(time.time())
                 self._cond.notify_all()
                 restart = True
             else:
@@ -141,6 +144,11 @@ class ManagedProcess:
     def wait_for_event(self, name: str, timeout: float, after: int = 0) -> int:
         index, _ = self.wait_for(rf"^{EVENT_PREFIX}{name}$", timeout, after)
         return index
+
+    def line_time(self, index: int) -> float:
+        """Wall-clock time (time.time()) at which stdout line `index` was read."""
+        with self._cond:
+            return self.line_times[index]
 
     def events(self, after: int = 0, before: Optional[int] = None) -> list[str]:
         """Carrier event names (without the prefix) printed in [after, before)."""
