@@ -211,6 +211,13 @@ impl Endpoint {
         Ok(())
     }
 
+    /// The connection is closed: nothing more goes out on it — no
+    /// retransmission of the outstanding request, no queued datagram.
+    pub fn close(&mut self) {
+        self.cancel_request();
+        self.tx.clear();
+    }
+
     /// Cancel the outstanding request (e.g. connection closed).
     pub fn cancel_request(&mut self) {
         self.request = None;

@@ -450,14 +450,21 @@ impl Engine {
 
     fn close_all(&mut self) {
         if matches!(self.step, Step::BsRequested | Step::BsSession { .. }) {
-            self.outbox.push_back(Action::Close { conn: BOOTSTRAP_CONN });
+            self.close_bootstrap_conn();
         }
         for s in &mut self.sessions {
             if s.is_open() {
+                s.endpoint.close();
                 self.outbox.push_back(Action::Close { conn: s.conn });
                 s.state = SessionState::Idle;
             }
         }
+    }
+
+    /// Close the bootstrap connection; nothing queued on it goes out after.
+    fn close_bootstrap_conn(&mut self) {
+        self.bs_endpoint.close();
+        self.outbox.push_back(Action::Close { conn: BOOTSTRAP_CONN });
     }
 
     /// Queue the datagrams the bootstrap endpoint wants to send.
@@ -906,8 +913,7 @@ impl Engine {
     /// Failed bootstrap attempt: close, roll back, tell the application, retry later.
     fn defer_bootstrap(&mut self, now: Instant, reason: u32, close: bool) {
         if close {
-            self.bs_endpoint.cancel_request();
-            self.outbox.push_back(Action::Close { conn: BOOTSTRAP_CONN });
+            self.close_bootstrap_conn();
         }
         self.objects = self.committed.clone();
         self.bs_attempts = self.bs_attempts.saturating_add(1);
@@ -919,6 +925,9 @@ impl Engine {
     fn bootstrap_datagram(&mut self, now: Instant, data: &[u8]) {
         match self.bs_endpoint.handle_datagram(now, data) {
             Incoming::Response(m) => {
+                // The empty ACK of a separate response goes out before
+                // whatever the response leads to (a Close among them).
+                self.flush_bootstrap();
                 if !matches!(self.step, Step::BsRequested) {
                     return;
                 }
@@ -929,8 +938,7 @@ impl Engine {
                     self.defer_bootstrap(now, crate::capi::LWM2M_CARRIER_DEFERRED_BOOTSTRAP_SEQUENCE, true);
                 } else {
                     log!(LOG_ERR, "bootstrap request refused: ", m.code.class() as u32, ".", m.code.detail() as u32);
-                    self.bs_endpoint.cancel_request();
-                    self.outbox.push_back(Action::Close { conn: BOOTSTRAP_CONN });
+                    self.close_bootstrap_conn();
                     self.objects = self.committed.clone();
                     self.stop_with_error(crate::capi::LWM2M_CARRIER_ERROR_BOOTSTRAP, 0);
                 }
@@ -1045,7 +1053,7 @@ impl Engine {
     /// A power cut anywhere before 4 boots into a new bootstrap.
     fn bootstrap_finished(&mut self, now: Instant) {
         log!(LOG_INF, "bootstrap finished");
-        self.outbox.push_back(Action::Close { conn: BOOTSTRAP_CONN });
+        self.close_bootstrap_conn();
         self.bs_attempts = 0;
         self.bootstrapped = true;
         self.keys_checked = true;

@@ -335,9 +335,11 @@ impl Engine {
 
     fn defer_session(&mut self, now: Instant, i: usize, reason: u32, close: bool) {
         let Some(s) = self.sessions.get_mut(i) else { return };
-        s.endpoint.cancel_request();
         if close {
+            s.endpoint.close();
             self.outbox.push_back(Action::Close { conn: s.conn });
+        } else {
+            s.endpoint.cancel_request();
         }
         s.attempts = s.attempts.saturating_add(1);
         let delay = carrier::retry_delay_s(self.operator, s.attempts);
@@ -445,6 +447,7 @@ impl Engine {
         self.persist_locations();
         let Some(s) = self.sessions.get_mut(i) else { return };
         s.registered = false;
+        s.endpoint.close();
         self.outbox.push_back(Action::Close { conn: s.conn });
         match after {
             AfterDeregister::Disable => {
@@ -510,7 +513,7 @@ impl Engine {
         }
         if s.is_open() {
             // Reconnect; a stored location makes it an Update.
-            s.endpoint.cancel_request();
+            s.endpoint.close();
             self.outbox.push_back(Action::Close { conn });
             s.state = SessionState::Idle;
             self.open_next_session();
@@ -530,6 +533,7 @@ impl Engine {
                         if s.attempts > 1 {
                             self.defer_session(now, i, LWM2M_CARRIER_DEFERRED_SERVER_REGISTRATION, true);
                         } else {
+                            s.endpoint.close();
                             self.outbox.push_back(Action::Close { conn: s.conn });
                             s.state = SessionState::Idle;
                         }
@@ -673,6 +677,9 @@ impl Engine {
         match ep.handle_datagram(now, data) {
             Incoming::Response(m) => {
                 self.put_endpoint(i, ep);
+                // The empty ACK of a separate response goes out before
+                // whatever the response leads to (a Close among them).
+                self.flush_sessions();
                 self.session_response(now, i, &m);
             }
             Incoming::Request(m) => {

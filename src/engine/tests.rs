@@ -772,3 +772,35 @@ fn an_acknowledged_write_is_on_flash_before_its_answer() {
     let s2 = s.rebooted();
     assert_eq!(s2.e.objects().server.by_ssid(1).map(|v| v.lifetime_s), Some(1034));
 }
+
+#[test]
+fn nothing_goes_out_on_a_connection_after_it_is_closed() {
+    // Found by fuzzing the engine: a De-register whose connection broke was
+    // still retransmitted on the closed connection.
+    let mut s = Sim::new(BTreeMap::new());
+    bootstrap(&mut s, 60);
+    register(&mut s);
+    assert_eq!(code_of(&s.request(1, Code::POST, &["1", "0", "9"], None, None, b"")), Code::CHANGED);
+    let dereg = s.last_sent(1);
+    assert_eq!(code_of(&dereg), Code::DELETE);
+    s.e.handle_conn_error(s.now, 1, -111);
+    s.pump();
+    assert!(s.closed.contains(&1));
+    s.advance(30_000);
+    s.assert_silent(1, "the De-register is not retransmitted on a closed connection");
+}
+
+#[test]
+fn a_single_tlv_value_for_a_multiple_resource_is_refused() {
+    // Found by fuzzing the TLV decoder: a Resource Value TLV for a multiple
+    // resource (ACL /2/x/2) was taken as "no instances" and emptied it.
+    let mut s = Sim::new(BTreeMap::new());
+    let req = to_bootstrap_request(&mut s);
+    s.deliver(BOOTSTRAP_CONN, &ack(&req, Code::CHANGED, &[]));
+    let mut acl = Vec::new();
+    tlv::write_value(&mut acl, TlvType::ResourceValue, 0, &Value::Int(3));
+    tlv::write_value(&mut acl, TlvType::ResourceValue, 2, &Value::Int(1));
+    let r = s.request(BOOTSTRAP_CONN, Code::PUT, &["2", "0"], Some(TLV), None, &acl);
+    assert_eq!(code_of(&r), Code::BAD_REQUEST);
+    assert!(s.e.objects().acl.instances.is_empty(), "nothing written");
+}

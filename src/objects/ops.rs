@@ -277,6 +277,11 @@ fn decode_tlv_resources(items: &mut Items, inst: u16, body: &[u8]) -> Result<(),
         let ty = items.admit(inst, e.id)?;
         match e.kind {
             TlvType::ResourceValue => {
+                // A multiple resource comes as Multiple Resource TLV (TS
+                // 1.0.2 §6.4.3); a single value for it would empty it.
+                if is_multi(items.defs, e.id) {
+                    return Err(Code::BAD_REQUEST);
+                }
                 let value = items.owned(&decode_tlv_value(e.value, ty)?)?;
                 items.push(Item { inst, res: e.id, ri: None, value })?
             }
