@@ -54,6 +54,11 @@ pub const KNOWN_ACK_AFTER_CLOSE: bool = true;
 /// it was sent on after that connection was closed (set to false, or FUZZ_STRICT=1, to see it).
 pub const KNOWN_RETRANSMIT_AFTER_CLOSE: bool = true;
 
+/// Tolerate the known finding of a DM change (e.g. Create of a Server
+/// instance without a Short Server ID) that is answered 2.01/2.04 but not
+/// stored (set to false, or FUZZ_STRICT=1, to see it).
+pub const KNOWN_UNSTORED_DM_CHANGE: bool = true;
+
 /// Errors an injected failure returns (negated `lwm2m_os.h` codes).
 const ERRORS: &[i32] = &[-200, -201, -202, -203, -2, -5, -13, -111];
 
@@ -312,6 +317,12 @@ impl Harness {
         let acl = rec(storage::ACL).unwrap_or_default();
         let d = lwm2m_carrier::objects::Objects::decode(&sec, &srv, &acl).expect("saved objects do not reload");
         let o = self.e.objects();
+        // Known finding: a DM change the engine cannot store (it logs
+        // "configuration not stored") is answered as done and kept in RAM.
+        let differs = d.security != o.security || d.server != o.server || d.acl != o.acl;
+        if differs && KNOWN_UNSTORED_DM_CHANGE && !crate::os_stubs::strict() && o.check_storable().is_err() {
+            return;
+        }
         assert_eq!(d.security, o.security, "saved Security object differs from the engine's");
         assert_eq!(d.server, o.server, "saved Server object differs from the engine's");
         assert_eq!(d.acl, o.acl, "saved ACL object differs from the engine's");
