@@ -36,6 +36,10 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import footprint as fp  # noqa: E402
 
 EXCEPTION_FRAME = 104  # Cortex-M33 with the FPU context stacked (ARMv8-M)
+# The Zephyr glue and the NCS code below lwm2m_os_* on this thread, measured
+# with -fstack-usage in the NCS v1.4.2 build (deepest: an AT or credential
+# call, 376 B; a poll, 344 B + bsdlib's closed nrf_poll): rounded up.
+GLUE_FRAMES = 512
 ENTRIES = ["lwm2m_carrier_init", "lwm2m_carrier_run"]
 
 
@@ -200,7 +204,7 @@ def address_taken(elf, funcs):
 
 
 def main():
-    stack_budget = 5120
+    stack_budget = 6144  # CONFIG_LWM2M_CARRIER_THREAD_STACK_SIZE default
     if "--stack" in sys.argv:
         stack_budget = int(sys.argv[sys.argv.index("--stack") + 1])
     elf = build()
@@ -248,7 +252,8 @@ def main():
     os_calls = sorted(u for u in unknown if u.startswith("lwm2m_os_"))
     other = sorted(u for u in unknown if not u.startswith("lwm2m_os_"))
     print(f"not counted: OS layer {len(os_calls)} functions; frames unknown (C library / stubs): {len(other)}")
-    worst_total = max(worst(e)[0] for e in ENTRIES) + EXCEPTION_FRAME
+    worst_total = max(worst(e)[0] for e in ENTRIES) + EXCEPTION_FRAME + GLUE_FRAMES
+    print(f"with the glue and NCS frames below lwm2m_os_* ({GLUE_FRAMES} B):")
     print(f"STACK_WORST {worst_total} BUDGET {stack_budget} SPARE {stack_budget - worst_total}")
 
 
