@@ -349,7 +349,7 @@ int lwm2m_carrier_battery_status_set(int32_t battery_status);
  * Set the device type (Device resource 17). The string is copied.
  * @return 0, -EINVAL for NULL, "" or bytes that are not UTF-8, -E2BIG over
  *         200 bytes. (The original's -ENOMEM is not returned: the copy lives
- *         in the library's own heap, see README "Memory".)
+ *         in the library's own heap, see README "Footprint and memory".)
  */
 int lwm2m_carrier_device_type_set(const char *device_type);
 
@@ -357,7 +357,7 @@ int lwm2m_carrier_device_type_set(const char *device_type);
  * Set the hardware version (Device resource 18). The string is copied.
  * @return 0, -EINVAL for NULL, "" or bytes that are not UTF-8, -E2BIG over
  *         200 bytes. (The original's -ENOMEM is not returned: the copy lives
- *         in the library's own heap, see README "Memory".)
+ *         in the library's own heap, see README "Footprint and memory".)
  */
 int lwm2m_carrier_hardware_version_set(const char *hardware_version);
 
@@ -365,7 +365,7 @@ int lwm2m_carrier_hardware_version_set(const char *hardware_version);
  * Set the software version (Device resource 19). The string is copied.
  * @return 0, -EINVAL for NULL, "" or bytes that are not UTF-8, -E2BIG over
  *         200 bytes. (The original's -ENOMEM is not returned: the copy lives
- *         in the library's own heap, see README "Memory".)
+ *         in the library's own heap, see README "Footprint and memory".)
  */
 int lwm2m_carrier_software_version_set(const char *software_version);
 

@@ -169,7 +169,7 @@ unsafe fn set_string(arg: *const c_char, set: fn(&mut crate::objects::device::De
 /// Set the device type (Device resource 17). The string is copied.
 /// @return 0, -EINVAL for NULL, "" or bytes that are not UTF-8, -E2BIG over
 ///         200 bytes. (The original's -ENOMEM is not returned: the copy lives
-///         in the library's own heap, see README "Memory".)
+///         in the library's own heap, see README "Footprint and memory".)
 #[no_mangle]
 pub unsafe extern "C" fn lwm2m_carrier_device_type_set(device_type: *const c_char) -> c_int {
     set_string(device_type, crate::objects::device::Device::set_device_type)
@@ -178,7 +178,7 @@ pub unsafe extern "C" fn lwm2m_carrier_device_type_set(device_type: *const c_cha
 /// Set the hardware version (Device resource 18). The string is copied.
 /// @return 0, -EINVAL for NULL, "" or bytes that are not UTF-8, -E2BIG over
 ///         200 bytes. (The original's -ENOMEM is not returned: the copy lives
-///         in the library's own heap, see README "Memory".)
+///         in the library's own heap, see README "Footprint and memory".)
 #[no_mangle]
 pub unsafe extern "C" fn lwm2m_carrier_hardware_version_set(hardware_version: *const c_char) -> c_int {
     set_string(hardware_version, crate::objects::device::Device::set_hardware_version)
@@ -187,7 +187,7 @@ pub unsafe extern "C" fn lwm2m_carrier_hardware_version_set(hardware_version: *c
 /// Set the software version (Device resource 19). The string is copied.
 /// @return 0, -EINVAL for NULL, "" or bytes that are not UTF-8, -E2BIG over
 ///         200 bytes. (The original's -ENOMEM is not returned: the copy lives
-///         in the library's own heap, see README "Memory".)
+///         in the library's own heap, see README "Footprint and memory".)
 #[no_mangle]
 pub unsafe extern "C" fn lwm2m_carrier_software_version_set(software_version: *const c_char) -> c_int {
     set_string(software_version, crate::objects::device::Device::set_software_version)
