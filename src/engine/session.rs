@@ -994,6 +994,19 @@ impl Engine {
             let mode = if m.code == Code::PUT { WriteMode::Replace } else { WriteMode::Update };
             ops::write(obj, env, path, cf, payload, mode, Writer::Server).map(|e| (Reply::code(Code::CHANGED), e, Some(*path)))
         };
+        // A change to the stored configuration that would not read back
+        // after a reboot (e.g. a Server instance created without a Short
+        // Server ID) is refused, not answered and then lost.
+        let result = result.and_then(|ok| {
+            let stored = oid == server::OBJECT_ID || oid == crate::objects::acl::OBJECT_ID || ok.1 == Effect::ServerChanged;
+            match self.objects.check_storable() {
+                Err(why) if stored => {
+                    log!(LOG_WRN, "write refused: ", why);
+                    Err(Code::BAD_REQUEST)
+                }
+                _ => Ok(ok),
+            }
+        });
         match result {
             Ok((mut r, e, changed)) => {
                 r.block1 = block1_done;

@@ -804,3 +804,16 @@ fn a_single_tlv_value_for_a_multiple_resource_is_refused() {
     assert_eq!(code_of(&r), Code::BAD_REQUEST);
     assert!(s.e.objects().acl.instances.is_empty(), "nothing written");
 }
+
+#[test]
+fn a_dm_change_that_would_not_be_stored_is_refused() {
+    // Found by fuzzing the engine: a Create of a Server instance without a
+    // Short Server ID was answered 2.01, then not stored (lost at reboot).
+    let mut s = Sim::new(BTreeMap::new());
+    bootstrap(&mut s, 60);
+    register(&mut s);
+    let r = s.request(1, Code::POST, &["1"], Some(TLV), None, b"");
+    assert_eq!(code_of(&r), Code::BAD_REQUEST);
+    assert_eq!(s.e.objects().server.instances.len(), 1, "nothing created");
+    assert!(s.e.objects().check_storable().is_ok());
+}
