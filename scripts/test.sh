@@ -14,6 +14,9 @@ cargo test --workspace
 echo "== No panicking index, unwrap or expect in the library (deny in src/lib.rs)"
 cargo clippy --lib
 
+echo "== Fuzz targets: corpora, regressions, bounded mutations (libFuzzer runs if cargo-fuzz is installed)"
+scripts/fuzz-smoke.sh
+
 echo "== nRF9160 cross build (thumbv8m.main-none-eabihf) and footprint"
 cargo build --release --target thumbv8m.main-none-eabihf -p lwm2m_carrier
 python3 scripts/footprint.py   # rebuilds as a lone staticlib, with LTO, as the Zephyr module does
