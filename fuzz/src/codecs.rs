@@ -24,7 +24,7 @@ use crate::oracles::{self, same_owned, same_value};
 /// still accepts a single value (`"n":"2","v":1`) for a multiple resource,
 /// which a Replace turns into an empty list. Tolerated while true (and
 /// FUZZ_STRICT unset).
-pub const KNOWN_JSON_SINGLE_VALUE_FOR_MULTIPLE: bool = true;
+pub const KNOWN_JSON_SINGLE_VALUE_FOR_MULTIPLE: bool = false;
 
 pub const TYPES: [ResourceType; 8] = [
     ResourceType::Int,

@@ -803,6 +803,11 @@ fn a_single_tlv_value_for_a_multiple_resource_is_refused() {
     let r = s.request(BOOTSTRAP_CONN, Code::PUT, &["2", "0"], Some(TLV), None, &acl);
     assert_eq!(code_of(&r), Code::BAD_REQUEST);
     assert!(s.e.objects().acl.instances.is_empty(), "nothing written");
+    // The same in JSON (a value without an instance name for /2/0/2).
+    let json = br#"{"bn":"/2/0/","e":[{"n":"0","v":3},{"n":"2","v":1}]}"#;
+    let r = s.request(BOOTSTRAP_CONN, Code::PUT, &["2", "0"], Some(11543), None, json);
+    assert_eq!(code_of(&r), Code::BAD_REQUEST);
+    assert!(s.e.objects().acl.instances.is_empty(), "nothing written");
 }
 
 #[test]

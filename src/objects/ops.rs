@@ -387,6 +387,11 @@ pub fn decode_write(
                     return Err(Code::BAD_REQUEST);
                 }
                 let ty = items.admit(inst, res)?;
+                // A multiple resource's values name their instances; a bare
+                // value for it would empty it (as in TLV above).
+                if ri.is_none() && is_multi(items.defs, res) {
+                    return Err(Code::BAD_REQUEST);
+                }
                 if ri.is_some() && items.out.iter().filter(|it| it.inst == inst && it.res == res).count() >= limits::MAX_RESOURCE_INSTANCES {
                     return Err(Code::REQUEST_ENTITY_TOO_LARGE);
                 }
