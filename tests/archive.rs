@@ -14,12 +14,24 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The host archive cargo built next to this test (the lib target is built
-/// with both crate types before integration tests run).
+/// The host archive, built once for these tests (`cargo test` builds only
+/// the rlib the tests link; the staticlib is what applications link).
 fn archive() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"));
-    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
-    target.join(profile).join("liblwm2m_carrier.a")
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"));
+            let release = !cfg!(debug_assertions);
+            let mut cargo = Command::new(env!("CARGO"));
+            cargo.args(["build", "-q", "-p", "lwm2m_carrier", "--lib"]).current_dir(root());
+            if release {
+                cargo.arg("--release");
+            }
+            let status = cargo.status().expect("cargo build");
+            assert!(status.success(), "cargo build of the staticlib failed");
+            target.join(if release { "release" } else { "debug" }).join("liblwm2m_carrier.a")
+        })
+        .clone()
 }
 
 /// The original's exported functions (c-api.md §2.9).
