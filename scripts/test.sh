@@ -6,23 +6,37 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Some CI sandboxes give /dev/null as a regular file: what one tool writes
+# there is read back by the next. cc-rs (building libFuzzer) writes a compiler
+# error to it, and cargo's `rustc -` target probe then reads that error as its
+# program and fails ("failed to run `rustc` to learn about target-specific
+# information"). Empty it before each step so no step reads another's output.
+step() {
+    echo "== $1"
+    if [ ! -c /dev/null ]; then
+        echo "test.sh: /dev/null is a $(stat -c %F /dev/null), not a device: emptied before this step" >&2
+        : >/dev/null || true
+    fi
+}
+
+step "Setup"
 scripts/setup.sh
 
-echo "== Rust tests (library, host port, headers, archive symbols)"
+step "Rust tests (library, host port, headers, archive symbols)"
 cargo test --workspace
 
-echo "== No panicking index, unwrap or expect in the library (deny in src/lib.rs)"
+step "No panicking index, unwrap or expect in the library (deny in src/lib.rs)"
 cargo clippy --lib
 
-echo "== Fuzz targets: corpora, regressions, bounded mutations (libFuzzer runs if cargo-fuzz is installed)"
+step "Fuzz targets: corpora, regressions, bounded mutations (libFuzzer runs if cargo-fuzz is installed)"
 scripts/fuzz-smoke.sh
 
-echo "== nRF9160 cross build (thumbv8m.main-none-eabihf) and footprint"
+step "nRF9160 cross build (thumbv8m.main-none-eabihf) and footprint"
 cargo build --release --target thumbv8m.main-none-eabihf -p lwm2m_carrier
 python3 scripts/footprint.py   # rebuilds as a lone staticlib, with LTO, as the Zephyr module does
 
-echo "== Host sample"
+step "Host sample"
 scripts/build-host-sample.sh
 
-echo "== Kconfig lint and Leshan interop tests"
+step "Kconfig lint and Leshan interop tests"
 .venv/bin/python -m pytest -v -rs tests/kconfig tests/interop
