@@ -133,7 +133,7 @@ impl Driver {
                 deliver(&e);
             }
             Action::At(cmd) => {
-                let res = at_command(&cmd);
+                let res = at_command(cmd);
                 self.engine.handle_result(t, res);
             }
             Action::SecWrite { tag, kind, data } => {

@@ -4,6 +4,12 @@
 //! touches state and returns the codes of spec c-api.md §2.7. Setters may be
 //! called from any thread: they take the library's one lock (`lwm2m_os_lock`)
 //! and never call the application while holding it.
+//!
+//! The `unsafe` functions take C pointers; their contract (NULL allowed or
+//! not, strings NUL-terminated, array lengths) is stated in C terms in each
+//! function's comment, which cbindgen copies into the header: no separate
+//! `# Safety` section.
+#![allow(clippy::missing_safety_doc)]
 
 mod defaults;
 pub mod types;

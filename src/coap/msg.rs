@@ -166,10 +166,13 @@ pub struct Message<'a> {
     options: &'a [u8],
 }
 
+/// One decoded option: its number and value.
+type RawOption<'a> = (u16, &'a [u8]);
+
 /// Decodes the option at the start of `buf` (RFC 7252 §3.1) whose delta is
 /// relative to `*number`: returns it and the bytes after it, and moves
 /// `*number` on.
-fn decode_option<'a>(buf: &'a [u8], number: &mut u32) -> Result<((u16, &'a [u8]), &'a [u8]), ParseError> {
+fn decode_option<'a>(buf: &'a [u8], number: &mut u32) -> Result<(RawOption<'a>, &'a [u8]), ParseError> {
     let (&first, rest) = buf.split_first().ok_or(ParseError::BadOption)?;
     let mut pos = 0;
     let delta = extended(first >> 4, rest, &mut pos)?;

@@ -1048,8 +1048,11 @@ impl Engine {
     /// server keys, and only then the "bootstrapped" flag (behaviour.md
     /// §7.7). Order on flash and in the modem:
     /// 1. flag cleared (a re-bootstrap: the old flag must not vouch for the
-    ///    new configuration), 2. Security/Server/ACL/locations,
-    /// 3. keys into sec tags 26.. (offline, §7.5), 4. flag set.
+    ///    new configuration),
+    /// 2. Security/Server/ACL/locations,
+    /// 3. keys into sec tags 26.. (offline, §7.5),
+    /// 4. flag set.
+    ///
     /// A power cut anywhere before 4 boots into a new bootstrap.
     fn bootstrap_finished(&mut self, now: Instant) {
         log!(LOG_INF, "bootstrap finished");

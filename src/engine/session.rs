@@ -543,12 +543,10 @@ impl Engine {
                         self.defer_session(now, i, LWM2M_CARRIER_DEFERRED_SERVER_REGISTRATION, true);
                     }
                     SessionState::Deregistering { after } => self.deregistered(now, i, after),
-                    SessionState::Registered { .. } => {
-                        // A confirmable notification went unanswered: RFC 7641
-                        // §4.5, the server is no longer interested.
-                        if s.observations.cancel_by_token(&token).is_some() {
-                            self.persist_reporting(i);
-                        }
+                    // A confirmable notification went unanswered: RFC 7641
+                    // §4.5, the server is no longer interested.
+                    SessionState::Registered { .. } if s.observations.cancel_by_token(&token).is_some() => {
+                        self.persist_reporting(i);
                     }
                     _ => {}
                 }
@@ -904,10 +902,8 @@ impl Engine {
                     Err(_) => log!(LOG_WRN, "observation table full: answering as a plain read"),
                 }
             }
-            Some(1) => {
-                if s.observations.cancel_request(m.token, path).is_some() {
-                    self.persist_reporting(i);
-                }
+            Some(1) if s.observations.cancel_request(m.token, path).is_some() => {
+                self.persist_reporting(i);
             }
             _ => {}
         }

@@ -28,7 +28,7 @@ fn div_rem_10(v: u64) -> (u64, u32) {
     // each step divides (remainder < 10) · 2^16 + 16 more bits: < 2^20
     let mid = (hi % 10) << 16 | lo >> 16;
     let low = (mid % 10) << 16 | (lo & 0xffff);
-    let quotient = ((hi / 10) as u64) << 32 | ((mid / 10) << 16 | low / 10) as u64;
+    let quotient = ((hi / 10) as u64) << 32 | (((mid / 10) << 16) | (low / 10)) as u64;
     (quotient, low % 10)
 }
 

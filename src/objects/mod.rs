@@ -104,10 +104,10 @@ impl Objects {
             security::OBJECT_ID => Backup::Security(self.security.clone()),
             server::OBJECT_ID => Backup::Server(self.server.clone()),
             acl::OBJECT_ID => Backup::Acl(self.acl.clone()),
-            device::OBJECT_ID => Backup::Device(self.device.clone()),
-            conn_mon::OBJECT_ID => Backup::ConnMon(self.conn_mon.clone()),
+            device::OBJECT_ID => Backup::Device(self.device),
+            conn_mon::OBJECT_ID => Backup::ConnMon(self.conn_mon),
             firmware::OBJECT_ID => Backup::Firmware(self.firmware.clone()),
-            conn_stats::OBJECT_ID => Backup::ConnStats(self.conn_stats.clone()),
+            conn_stats::OBJECT_ID => Backup::ConnStats(self.conn_stats),
             _ => return None,
         })
     }
