@@ -303,10 +303,35 @@ impl Endpoint {
             return Incoming::Handled;
         }
         if msg.token != &req.token[..] {
-            // §5.3.2: not our response, but the message itself was acknowledged.
-            crate::log!(LOG_WRN, "coap: piggy-backed response with wrong token");
-            req.acked = true;
-            req.deadline = now.add_millis(SEPARATE_RESPONSE_TIMEOUT_MS);
+            if !req.is_request {
+                // Our CON notification was delivered; what the ACK carries is not ours.
+                self.request = None;
+                return Incoming::Handled;
+            }
+            // §5.3.2: a response to some other request under our Message ID. The
+            // peer matched the MID to an exchange it still remembers (§4.5
+            // deduplication: e.g. one from before our reboot, when MIDs restarted
+            // from a new random seed) and will answer every retransmission the
+            // same way: this request will never be processed. Send it again at
+            // once under a fresh MID; it counts as a retransmission, so a peer
+            // that keeps doing this still ends in `GaveUp`.
+            crate::log!(LOG_WRN, "coap: piggy-backed response with another token: resending under a new message id");
+            let fresh = self.mid;
+            self.mid = self.mid.wrapping_add(1);
+            let Some(req) = self.request.as_mut() else { return Incoming::Handled };
+            if req.retransmissions >= MAX_RETRANSMIT {
+                req.deadline = now; // handle_timeout gives up
+                return Incoming::Handled;
+            }
+            req.mid = fresh;
+            if let Some(field) = req.bytes.get_mut(2..4) {
+                field.copy_from_slice(&fresh.to_be_bytes());
+            }
+            req.retransmissions += 1;
+            req.timeout_ms *= 2;
+            req.deadline = now.add_millis(req.timeout_ms);
+            let bytes = req.bytes.clone();
+            self.queue(bytes);
             return Incoming::Handled;
         }
         self.request = None;
@@ -544,6 +569,52 @@ mod tests {
         ));
         assert_eq!(ep.handle_timeout(at(2000)), None);
         assert!(drain(&mut ep).is_empty());
+    }
+
+    /// A peer answering our MID from its duplicate cache (another token) gets the
+    /// request again under a fresh MID at once, not after EXCHANGE_LIFETIME.
+    #[test]
+    fn response_with_another_token_resends_under_a_fresh_mid() {
+        let (mut ep, req) = with_request();
+        let stale = build(MsgType::Ack, Code::CHANGED, 0x100, &[0xEE, 0xEE], b"");
+        assert!(matches!(ep.handle_datagram(at(100), &stale), Incoming::Handled));
+        let sent = drain(&mut ep);
+        assert_eq!(sent.len(), 1, "resent at once");
+        let again = Message::parse(&sent[0]).unwrap();
+        assert_eq!(again.mid, 0x101, "fresh MID");
+        assert_eq!(again.token, &TOKEN[..], "same token");
+        assert_eq!(&sent[0][4..], &req[4..], "same request otherwise");
+        assert!(ep.busy());
+        // The answer to the fresh MID completes the request; the old MID is stray now.
+        assert!(matches!(ep.handle_datagram(at(150), &stale), Incoming::Handled));
+        assert!(drain(&mut ep).is_empty());
+        let ok = build(MsgType::Ack, Code::CHANGED, 0x101, &TOKEN, b"");
+        assert!(matches!(ep.handle_datagram(at(200), &ok), Incoming::Response(_)));
+        assert!(!ep.busy());
+        assert_eq!(ep.next_mid(), 0x102, "the fresh MID is not handed out again");
+    }
+
+    /// A peer that always answers with another token ends the request like a
+    /// lost one: within the retransmission budget, never a wait for a separate response.
+    #[test]
+    fn response_with_another_token_is_bounded() {
+        let (mut ep, _) = with_request();
+        let mut t = 0;
+        let mut resent = 0;
+        loop {
+            t += 10;
+            let mid = ep.request.as_ref().map(|r| r.mid).unwrap();
+            let stale = build(MsgType::Ack, Code::CHANGED, mid, &[0xEE], b"");
+            ep.handle_datagram(at(t), &stale);
+            resent += drain(&mut ep).len();
+            if let Some(Timeout::GaveUp { token }) = ep.handle_timeout(at(t)) {
+                assert_eq!(&token[..], &TOKEN[..]);
+                break;
+            }
+            assert!(t < 1000, "gave up within the retransmission budget");
+        }
+        assert_eq!(resent, MAX_RETRANSMIT as usize);
+        assert!(!ep.busy());
     }
 
     #[test]

@@ -109,6 +109,29 @@ fn update_not_found_registers_again() {
     assert_eq!(uri_path(&Message::parse(&reg).unwrap()), ["rd"]);
 }
 
+/// After a reboot the server may still hold our new first MID from before (its
+/// duplicate cache, RFC 7252 §4.5) and answer it with that old exchange's
+/// response: the device resends at once under a new MID and is registered
+/// within a round trip, not after EXCHANGE_LIFETIME (power-cut sweep, commit point 35).
+#[test]
+fn update_answered_from_the_servers_duplicate_cache_is_resent_at_once() {
+    let mut s = Sim::new(BTreeMap::new());
+    bootstrap(&mut s, 60);
+    register(&mut s);
+    let mut s2 = s.rebooted();
+    s2.boot();
+    let upd = s2.last_sent(1);
+    let m = Message::parse(&upd).unwrap();
+    let stale = MessageWriter::new(MsgType::Ack, Code::CHANGED, m.mid, &[0x01, 0x02, 0x03]).unwrap().finish();
+    s2.deliver(1, &stale);
+    let again = s2.last_sent(1);
+    let m2 = Message::parse(&again).unwrap();
+    assert_ne!(m2.mid, m.mid, "a fresh message id");
+    assert_eq!((m2.token, uri_path(&m2)), (m.token, vec!["rd".to_string(), "abc".into()]));
+    s2.deliver(1, &ack(&again, Code::CHANGED, &[]));
+    assert_eq!(s2.events.last(), Some(&Event::Registered));
+}
+
 #[test]
 fn second_boot_registers_without_bootstrap() {
     let mut s = Sim::new(BTreeMap::new());
