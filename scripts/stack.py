@@ -12,7 +12,9 @@ disassembly:
 - an indirect call (`blx rN`: trait objects, function pointers) may reach
   any function whose address is stored in the image (vtables, tables), so
   it costs the deepest of those: a bound, not a guess;
-- recursion is reported (the bound is then not finite).
+- recursion is reported; inside a cycle of the call graph the deepest path
+  that enters each function at most once (one level of recursion) is found
+  exactly, so the figure does not depend on the order the graph is walked in.
 
 Prints the worst path from `lwm2m_carrier_init` and from
 `lwm2m_carrier_run` with each frame, and the bound against the thread's
@@ -41,6 +43,7 @@ EXCEPTION_FRAME = 104  # Cortex-M33 with the FPU context stacked (ARMv8-M)
 # call, 376 B; a poll, 344 B + bsdlib's closed nrf_poll): rounded up.
 GLUE_FRAMES = 512
 ENTRIES = ["lwm2m_carrier_init", "lwm2m_carrier_run"]
+HANDLER = "lwm2m_carrier_event_handler"
 
 
 def uleb(data, i):
@@ -214,28 +217,104 @@ def main():
     edges, indirect = call_graph(elf, funcs)
     taken = address_taken(elf, funcs)
     unknown = set()
-    memo, onstack, recursive = {}, set(), set()
 
-    def worst(f):
-        if f in memo:
-            return memo[f]
-        if f in onstack:
-            recursive.add(f)
-            return (0, [])
-        onstack.add(f)
+    def callees_of(f):
+        cs = set(edges.get(f, ()))
+        if f in indirect:
+            cs |= taken
+        return sorted(cs)
+
+    # Strongly connected components (Tarjan, iterative, in sorted order so the
+    # figure does not depend on hash order). A component that is a cycle is
+    # costed as every member's frame once ("one level" of recursion: a bound for
+    # any path that enters each function of the cycle at most once), plus the
+    # deepest way out of it.
+    index, low, comp_of, comps = {}, {}, {}, []
+    stack, on = [], set()
+    nodes = sorted(set(frame) | set(edges) | {c for f in edges for c in callees_of(f)})
+    for root in nodes:
+        if root in index:
+            continue
+        work = [(root, iter(callees_of(root)))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on.add(root)
+        while work:
+            v, it = work[-1]
+            advanced = False
+            for w in it:
+                if w not in index:
+                    index[w] = low[w] = len(index)
+                    stack.append(w)
+                    on.add(w)
+                    work.append((w, iter(callees_of(w))))
+                    advanced = True
+                    break
+                if w in on:
+                    low[v] = min(low[v], index[w])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[v])
+            if low[v] == index[v]:
+                members = []
+                while True:
+                    w = stack.pop()
+                    on.discard(w)
+                    comp_of[w] = len(comps)
+                    members.append(w)
+                    if w == v:
+                        break
+                comps.append(sorted(members))
+    recursive = set()
+    for members in comps:
+        if len(members) > 1 or members[0] in callees_of(members[0]):
+            recursive.update(members)
+    for f in nodes:
         if f not in frame:
             unknown.add(f)
-        best = (0, [])
-        callees = set(edges.get(f, ()))
-        if f in indirect:
-            callees |= taken
-        for c in callees:
-            w = worst(c)
-            if w[0] > best[0]:
-                best = w
-        onstack.discard(f)
-        memo[f] = (frame.get(f, 0) + best[0], [f] + best[1])
-        return memo[f]
+    # Components come out of Tarjan callees first: cost them in that order. Inside
+    # a cycle, the deepest path that enters each function at most once is found
+    # exactly (memoised over the set of functions already on the stack); every
+    # function of a component costs that, plus the deepest call out of it.
+    node_cost = {}
+    for members in comps:
+        me = comp_of[members[0]]
+        exit_ = {}
+        for f in members:
+            out = (0, [])
+            for c in callees_of(f):
+                if comp_of[c] != me and node_cost[c][0] > out[0]:
+                    out = node_cost[c]
+            exit_[f] = out
+        if len(members) == 1:
+            f = members[0]
+            node_cost[f] = (frame.get(f, 0) + exit_[f][0], [f] + exit_[f][1])
+            continue
+        if len(members) > 24:
+            sys.exit(f"stack.py: a cycle of {len(members)} functions: too large to search exactly")
+        bit = {f: 1 << i for i, f in enumerate(members)}
+        inside = {f: [c for c in callees_of(f) if c in bit] for f in members}
+        memo = {}
+
+        def deepest(f, on_stack):
+            key = (f, on_stack)
+            if key not in memo:
+                best = exit_[f]
+                for c in inside[f]:
+                    if not on_stack & bit[c]:
+                        w = deepest(c, on_stack | bit[c])
+                        if w[0] > best[0]:
+                            best = w
+                memo[key] = (frame.get(f, 0) + best[0], [f] + best[1])
+            return memo[key]
+
+        for f in members:
+            node_cost[f] = deepest(f, bit[f])
+
+    def worst(f):
+        return node_cost[f]
 
     for e in ENTRIES:
         total, path = worst(e)
@@ -252,6 +331,25 @@ def main():
     os_calls = sorted(u for u in unknown if u.startswith("lwm2m_os_"))
     other = sorted(u for u in unknown if not u.startswith("lwm2m_os_"))
     print(f"not counted: OS layer {len(os_calls)} functions; frames unknown (C library / stubs): {len(other)}")
+    # The application's lwm2m_carrier_event_handler() runs on this thread too,
+    # below the driver frames that call it: the room it has.
+    callers = {}
+    for f in nodes:
+        for c in callees_of(f):
+            callers.setdefault(c, set()).add(f)
+    above = {"depth": 0}
+
+    def up(f, depth, seen):
+        if f in ENTRIES:
+            above["depth"] = max(above["depth"], depth)
+        for c in sorted(callers.get(f, ())):
+            if c not in seen:
+                up(c, depth + frame.get(c, 0), seen | {c})
+
+    up(HANDLER, 0, {HANDLER})
+    room = stack_budget - above["depth"] - EXCEPTION_FRAME
+    print(f"{HANDLER} is called at most {above['depth']} B deep: {room} B of the stack are the "
+          f"application handler's (with the exception frame taken off)")
     worst_total = max(worst(e)[0] for e in ENTRIES) + EXCEPTION_FRAME + GLUE_FRAMES
     print(f"with the glue and NCS frames below lwm2m_os_* ({GLUE_FRAMES} B):")
     print(f"STACK_WORST {worst_total} BUDGET {stack_budget} SPARE {stack_budget - worst_total}")
