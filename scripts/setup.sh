@@ -3,14 +3,20 @@
 # lwm2m_carrier: the Arm cross toolchain, OpenSSL headers (host DTLS), the
 # Rust targets of the nRF9160, Java + Maven (Leshan), Python test packages in
 # .venv, and the pinned Leshan jar. Safe to run again: it skips what is there.
+# With --reports, also what the figure scripts need: scripts/heap.py's 32-bit
+# target (i686 + gcc-multilib) and scripts/stack.py's nightly with the nRF9160 target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
+reports=0
+[ "${1:-}" = "--reports" ] && reports=1
+
 apt_pkgs=(gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi libssl-dev pkg-config
           python3-venv gcc make)
+[ $reports -eq 1 ] && apt_pkgs+=(gcc-multilib)
 command -v javac >/dev/null 2>&1 || apt_pkgs+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || apt_pkgs+=(maven)
 missing=()
@@ -29,6 +35,12 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 rustup target list --installed | grep -q '^thumbv8m.main-none-eabihf$' \
     || rustup target add thumbv8m.main-none-eabihf thumbv8m.main-none-eabi
+if [ $reports -eq 1 ]; then
+    rustup target list --installed | grep -q '^i686-unknown-linux-gnu$' || rustup target add i686-unknown-linux-gnu
+    rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+    rustup +nightly target list --installed | grep -q '^thumbv8m.main-none-eabihf$' \
+        || rustup +nightly target add thumbv8m.main-none-eabihf
+fi
 
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
