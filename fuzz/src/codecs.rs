@@ -20,12 +20,6 @@ use lwm2m_carrier::time::Instant;
 use crate::input::Input;
 use crate::oracles::{self, same_owned, same_value};
 
-/// Known finding #6 (fuzz/README.md): the JSON path of `ops::decode_write`
-/// still accepts a single value (`"n":"2","v":1`) for a multiple resource,
-/// which a Replace turns into an empty list. Tolerated while true (and
-/// FUZZ_STRICT unset).
-pub const KNOWN_JSON_SINGLE_VALUE_FOR_MULTIPLE: bool = false;
-
 pub const TYPES: [ResourceType; 8] = [
     ResourceType::Int,
     ResourceType::Bool,
@@ -199,13 +193,12 @@ fn decode_write_round_trip(oid: u16, path: &Path, cf: ContentFormat, payload: &[
             assert_eq!(it.res, r, "item of another resource");
         }
     }
-    // Finding #3 (fixed in b6f9a17): a single value for a multiple resource
-    // was accepted as an item without an instance id.
+    // Findings #3 (TLV, fixed in b6f9a17) and #6 (JSON): a single value for a
+    // multiple resource was accepted as an item without an instance id.
     for it in &items {
         let multiple = defs.iter().any(|d| d.id == it.res && d.multiple);
         let marker = it.value == lwm2m_carrier::objects::model::OwnedValue::Opaque(Vec::new());
-        let known = cf == ContentFormat::Json && KNOWN_JSON_SINGLE_VALUE_FOR_MULTIPLE && !crate::os_stubs::strict();
-        assert!(!multiple || it.ri.is_some() || marker || known, "{cf:?} single value accepted for multiple resource {}: {it:?}", it.res);
+        assert!(!multiple || it.ri.is_some() || marker, "{cf:?} single value accepted for multiple resource {}: {it:?}", it.res);
     }
     if items.is_empty() || !matches!(cf, ContentFormat::Tlv | ContentFormat::Json) {
         return;
