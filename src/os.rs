@@ -68,6 +68,21 @@ extern "C" {
     pub fn lwm2m_os_udp_close(handle: c_int);
 }
 
+/// An allocation from the OS layer's heap (`lwm2m_os_malloc`, 8-byte
+/// aligned), as the device's global allocator makes it. A failure is logged:
+/// Rust's allocation-error path then panics and the panic handler reboots, so
+/// this line is what tells an out-of-memory reboot from a bug. (A plain line:
+/// no formatting buffer at the deepest point of whichever path allocates.)
+/// An alignment above 8, which nothing in the library asks for, fails alike.
+#[cfg(any(target_os = "none", test))]
+pub(crate) unsafe fn heap_alloc(size: usize, align: usize) -> *mut u8 {
+    let p = if align > 8 { core::ptr::null_mut() } else { lwm2m_os_malloc(size) as *mut u8 };
+    if p.is_null() {
+        crate::log!(LOG_ERR, "heap exhausted: an allocation failed (CONFIG_LWM2M_CARRIER_HEAP_SIZE too small?)");
+    }
+    p
+}
+
 /// Global allocator of device builds: the OS layer's heap (8-byte aligned).
 #[cfg(target_os = "none")]
 mod device_runtime {
@@ -77,10 +92,7 @@ mod device_runtime {
     struct OsAlloc;
     unsafe impl GlobalAlloc for OsAlloc {
         unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-            if l.align() > 8 {
-                return core::ptr::null_mut();
-            }
-            lwm2m_os_malloc(l.size()) as *mut u8
+            heap_alloc(l.size(), l.align())
         }
         unsafe fn dealloc(&self, p: *mut u8, _l: Layout) {
             lwm2m_os_free(p as *mut c_void)
@@ -293,5 +305,26 @@ mod tests {
             }
         }
         assert!(!is_plain_line(b"no NUL"));
+    }
+}
+
+#[cfg(test)]
+mod heap_tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_allocation_is_logged() {
+        const LINE: &str = "heap exhausted: an allocation failed (CONFIG_LWM2M_CARRIER_HEAP_SIZE too small?)";
+        crate::test_os::take_logs();
+        crate::test_os::fail_malloc(true);
+        let p = unsafe { heap_alloc(1153, 4) };
+        crate::test_os::fail_malloc(false);
+        assert!(p.is_null());
+        assert!(unsafe { heap_alloc(16, 16) }.is_null(), "over-aligned: refused");
+        assert_eq!(crate::test_os::take_logs(), [LINE, LINE]);
+        let p = unsafe { heap_alloc(16, 8) };
+        assert!(!p.is_null());
+        assert!(crate::test_os::take_logs().is_empty(), "a served allocation logs nothing");
+        unsafe { lwm2m_os_free(p as *mut c_void) };
     }
 }
