@@ -125,7 +125,22 @@ pub extern "C" fn lwm2m_os_reboot() {
     std::process::exit(REBOOT_EXIT_STATUS);
 }
 
-/// Random bytes from the kernel (`getrandom(2)`).
+/// Test hook: `LWM2M_HOST_RAND=<hex>` makes `lwm2m_os_rand()` repeat these
+/// bytes instead of asking the kernel, so that a test can restart the client
+/// with the Message IDs and tokens of its previous run.
+pub const RAND_VAR: &str = "LWM2M_HOST_RAND";
+
+/// The bytes of `LWM2M_HOST_RAND`, when it is set to non-empty hex.
+fn fixed_rand() -> Option<Vec<u8>> {
+    let hex = std::env::var(RAND_VAR).ok()?;
+    let bytes: Option<Vec<u8>> = (0..hex.len())
+        .step_by(2)
+        .map(|i| hex.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+        .collect();
+    bytes.filter(|b| !b.is_empty())
+}
+
+/// Random bytes from the kernel (`getrandom(2)`), or the `LWM2M_HOST_RAND` test hook's.
 #[no_mangle]
 pub extern "C" fn lwm2m_os_rand(buf: *mut c_void, len: usize) -> c_int {
     if len == 0 {
@@ -136,6 +151,12 @@ pub extern "C" fn lwm2m_os_rand(buf: *mut c_void, len: usize) -> c_int {
     }
     // SAFETY: the caller passes a writable buffer of len bytes.
     let out = unsafe { core::slice::from_raw_parts_mut(buf as *mut u8, len) };
+    if let Some(fixed) = fixed_rand() {
+        for (dst, src) in out.iter_mut().zip(fixed.iter().cycle()) {
+            *dst = *src;
+        }
+        return 0;
+    }
     let mut filled = 0;
     while filled < len {
         let rest = &mut out[filled..];

@@ -757,7 +757,10 @@ impl Engine {
                 self.persist_locations();
                 self.send_register(now, i);
             }
-            SessionState::Updating => self.defer_session(now, i, LWM2M_CARRIER_DEFERRED_SERVER_REGISTRATION, true),
+            SessionState::Updating => {
+                log!(LOG_WRN, "registration update answered ", m.code.class() as u32, ".", m.code.detail() as u32, ": deferred");
+                self.defer_session(now, i, LWM2M_CARRIER_DEFERRED_SERVER_REGISTRATION, true);
+            }
             SessionState::Deregistering { after } => {
                 self.deregistered(now, i, after);
                 self.finish_stops(now);

@@ -17,6 +17,7 @@ After every cut the device is started again on the same storage and must:
   bootstrap at most once when it was not;
 - not have lost a Write that Leshan got 2.04 for (read back after the restart).
 
+`test_restart_with_the_previous_message_ids` restarts on the same first Message ID (`LWM2M_HOST_RAND`).
 `test_power_cut_at_every_commit_point` is the exhaustive sweep (42 cuts, about 30 s here, 1-2
 minutes on a loaded 2-core machine); deselect it with `-k "not every_commit_point"`. The
 random-moment cuts use a fixed seed (`LWM2M_POWER_CUT_SEED` to change it); the moments of the
@@ -511,3 +512,34 @@ def test_a_damaged_record_is_noticed(leshan, carrier_device, provision):
     while not DAMAGE_LINE.search(rig.stderr_since(boot)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert DAMAGE_LINE.search(rig.stderr_since(boot)), rig.stderr_since(boot)
+
+
+def test_restart_with_the_previous_message_ids(leshan, carrier_device, provision):
+    """A device restarted soon after a cut may begin where its last run began: the same first
+    Message ID (on the nRF9160 a reboot draws a new random one, which can match by chance; the
+    host port's LWM2M_HOST_RAND makes it certain). Leshan's duplicate cache then answers the
+    first Update with the response of the last run's Register (another token), and keeps doing
+    so for every retransmission. The client must resend under a fresh MID at once and be
+    registered within seconds, not wait out EXCHANGE_LIFETIME (this stalled 208 s before)."""
+    rig = Rig(leshan, carrier_device, provision)
+    # The first two bytes of lwm2m_os_rand() seed the Message IDs, the four together the tokens
+    # (src/engine): the second run starts from the same MID with other tokens, as a reboot
+    # whose new random MID happens to match. (Same tokens too would make Leshan's cached answer
+    # look like ours: a real device does not repeat its random tokens.)
+    rig.device.env["LWM2M_HOST_RAND"] = "5eed0001"
+    rig.wipe()
+    rig.scenario(rig.boot(), 0, stop_after="boot")
+    rig.proc.stop()  # power cut: no De-register, Leshan keeps the registration
+    rig.device.env["LWM2M_HOST_RAND"] = "5eed0002"
+    boot = rig.boot()
+    event, detail = rig.wait_end_event(boot, 10)
+    deadline = time.monotonic() + 5  # stderr is its own stream: let it catch up with the event
+    while "lwm2m_carrier: registered" not in rig.stderr_since(boot) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    log = rig.stderr_since(boot)
+    assert "piggy-backed response with another token" in log, (
+        "the scenario did not happen (Leshan did not answer the reused MID from its cache): " + log[-2000:]
+    )
+    assert event == "REGISTERED", f"{event} {detail}\n{log[-2000:]}"
+    names = [e.name for e in rig.device.dm_events.since(boot.server_from)]
+    assert "UPDATED" in names, f"the Update did not reach Leshan: {names}"
