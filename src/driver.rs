@@ -358,7 +358,7 @@ impl Env for OsEnv {
         let mut b = heapless::Vec::<u8, 64>::new();
         for i in 0..64 {
             // SAFETY: a NUL-terminated string; we stop at its NUL.
-            let c = unsafe { *p.add(i) } as u8;
+            let c = unsafe { *p.cast::<u8>().add(i) };
             if c == 0 || b.push(c).is_err() {
                 break;
             }

@@ -119,12 +119,13 @@ unsafe extern "C" fn timezone_write(tz: *const c_char) -> c_int {
     }
     // At most 64 characters are read and kept (truncated as the original).
     let mut name = [0u8; TZ_MAX_LEN + 1];
+    let tz = tz.cast::<u8>(); // c_char is i8 on the host, u8 on the device
     for (i, slot) in name.iter_mut().take(TZ_MAX_LEN).enumerate() {
         let c = *tz.add(i);
         if c == 0 {
             break;
         }
-        *slot = c as u8;
+        *slot = c;
     }
     with_clock(|c| c.tz = name);
     0

@@ -147,7 +147,7 @@ unsafe fn c_str<'a>(s: *const c_char) -> Result<&'a str, c_int> {
     if s.is_null() {
         return Err(-EINVAL);
     }
-    let p = s as *const u8;
+    let p = s.cast::<u8>();
     let mut len = 0;
     // SAFETY: the caller passes a NUL-terminated string; we read up to and
     // including its NUL, and never more than STRING_MAX_LEN + 1 bytes.
