@@ -315,7 +315,7 @@ mod heap_tests {
     #[test]
     fn a_failed_allocation_is_logged() {
         const LINE: &str = "heap exhausted: an allocation failed (CONFIG_LWM2M_CARRIER_HEAP_SIZE too small?)";
-        crate::test_os::take_logs();
+        crate::test_os::capture_logs();
         crate::test_os::fail_malloc(true);
         let p = unsafe { heap_alloc(1153, 4) };
         crate::test_os::fail_malloc(false);
