@@ -369,9 +369,13 @@ impl Harness {
         let now = self.now;
         let reused = self.recent[conn as usize % 4].iter().any(|(m, d, t)| *m == mid && d[..] != data[..] && now.since(*t) < 300_000);
         let recent = &mut self.recent[conn as usize % 4];
-        recent.push((mid, data.to_vec(), now));
-        if recent.len() > 16 {
-            recent.remove(0);
+        // Copies of one datagram are one message: they must not push an
+        // earlier, different message with a MID reused later out of the window.
+        if !recent.iter().any(|(m, d, _)| *m == mid && d[..] == data[..]) {
+            recent.push((mid, data.to_vec(), now));
+            if recent.len() > 16 {
+                recent.remove(0);
+            }
         }
         if readable_con && was_open && !reused {
             assert_eq!(replies, 1, "a CON on open connection {conn} got no ACK or RST: {data:02x?}");
