@@ -28,6 +28,7 @@
 //!   the engine never asks for a deadline it has already been given
 //!   again and again (it would spin the driver).
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use lwm2m_carrier::coap::block::Block;
@@ -50,6 +51,7 @@ pub const PSK: &str = "000102030405060708090a0b0c0d0e0f";
 const ERRORS: &[i32] = &[-200, -201, -202, -203, -2, -5, -13, -111];
 
 /// Plays driver, modem, network and servers for the engine.
+#[derive(Clone)]
 pub struct Harness {
     pub e: Engine,
     pub now: Instant,
@@ -796,12 +798,28 @@ pub fn bootstrap_and_register(h: &mut Harness, two: bool, lifetime: i64) {
 pub fn registered(data: &[u8]) {
     let mut i = Input::new(data);
     let p = i.byte();
-    let mut h = Harness::new(0x1234_5678 ^ p as u32);
-    bootstrap_and_register(&mut h, p & 1 != 0, [60, 86_400, 30, 7200][(p as usize >> 1) & 3]);
-    if p & 8 != 0 {
-        h.reboot(0);
-    }
+    let mut h = start_from(&REGISTERED, p, || {
+        let mut h = Harness::new(0x1234_5678 ^ p as u32);
+        bootstrap_and_register(&mut h, p & 1 != 0, [60, 86_400, 30, 7200][(p as usize >> 1) & 3]);
+        if p & 8 != 0 {
+            h.reboot(0);
+        }
+        h
+    });
     h.run(&mut i, 1);
+}
+
+thread_local! {
+    /// The starting states, by prologue byte, built once per process: the
+    /// setup (boot, bootstrap, registration) is the same for every input with
+    /// that prologue and cost most of an execution (fuzz/README.md).
+    static REGISTERED: RefCell<BTreeMap<u8, Harness>> = const { RefCell::new(BTreeMap::new()) };
+    static BOOTSTRAPPING: RefCell<BTreeMap<u8, Harness>> = const { RefCell::new(BTreeMap::new()) };
+}
+
+/// A copy of the starting state for prologue `p`, built by `build` the first time.
+fn start_from(cache: &'static std::thread::LocalKey<RefCell<BTreeMap<u8, Harness>>>, p: u8, build: impl FnOnce() -> Harness) -> Harness {
+    cache.with(|c| c.borrow_mut().entry(p).or_insert_with(build).clone())
 }
 
 /// The engine from a bootstrapping state: the Bootstrap-Request is out
@@ -810,11 +828,14 @@ pub fn registered(data: &[u8]) {
 pub fn bootstrapping(data: &[u8]) {
     let mut i = Input::new(data);
     let p = i.byte();
-    let mut h = Harness::new(0x9E37_79B9 ^ p as u32);
-    assert!(h.last_con[0].is_some(), "no Bootstrap-Request; events {:?}", h.events);
-    if p & 1 != 0 {
-        h.answer_last(0, 1, &[]);
-    }
+    let mut h = start_from(&BOOTSTRAPPING, p, || {
+        let mut h = Harness::new(0x9E37_79B9 ^ p as u32);
+        assert!(h.last_con[0].is_some(), "no Bootstrap-Request; events {:?}", h.events);
+        if p & 1 != 0 {
+            h.answer_last(0, 1, &[]);
+        }
+        h
+    });
     h.run(&mut i, BOOTSTRAP_CONN);
 }
 

@@ -25,6 +25,7 @@ pub const BS_URI: &str = "coaps://bs.example:5784";
 pub const KNOWN_BOOTSTRAP_ACCOUNT_OVERWRITE: bool = true;
 
 /// The platform as the objects see it, scripted from the input.
+#[derive(Clone)]
 pub struct FuzzEnv {
     pub device: Device,
     pub utc: i32,

@@ -174,7 +174,7 @@ pub enum Block1Outcome {
 }
 
 /// One block-wise write in progress.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Transfer {
     path: PathKey,
     szx: u8,
@@ -198,7 +198,7 @@ struct Transfer {
 /// - A Size1 (§4) over the cap is refused at once with 4.13; so is a body
 ///   that grows past the cap. The buffer never holds more than the cap.
 /// - A transfer idle for EXCHANGE_LIFETIME (RFC 7252 §4.8.2) is dropped.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Block1Assembler {
     max_len: usize,
     transfer: Option<Transfer>,

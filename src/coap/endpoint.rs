@@ -79,6 +79,7 @@ pub enum Timeout {
 }
 
 /// Our outstanding CON request.
+#[derive(Clone)]
 struct Outstanding {
     mid: u16,
     token: heapless::Vec<u8, MAX_TOKEN_LEN>,
@@ -96,6 +97,7 @@ struct Outstanding {
 }
 
 /// One received CON/NON message remembered for duplicate detection (RFC 7252 §4.5).
+#[derive(Clone)]
 struct Seen {
     mid: u16,
     confirmable: bool,
@@ -115,6 +117,7 @@ struct Seen {
 }
 
 /// Reliability state of one CoAP connection.
+#[derive(Clone)]
 pub struct Endpoint {
     mid: u16,
     token_seed: u32,

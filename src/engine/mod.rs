@@ -292,6 +292,7 @@ const INIT_AT: [&str; 3] = [cmd::CGEREP, cmd::CNEC, cmd::CEREG_NOTIF];
 const IDENTITY_AT: [&str; 6] = [cmd::IMEI, cmd::OPERATOR_ID, cmd::MANUFACTURER, cmd::MODEL, cmd::FIRMWARE, cmd::HW_VERSION];
 
 /// The client.
+#[derive(Clone)]
 pub struct Engine {
     config: Config,
     step: Step,

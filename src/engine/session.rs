@@ -54,6 +54,7 @@ pub(super) enum AfterDeregister {
     Bootstrap,
 }
 
+#[derive(Clone)]
 pub(super) struct ServerSession {
     pub conn: ConnId,
     pub ssid: u16,
