@@ -14,27 +14,42 @@
 // No panicking index, unwrap or expect anywhere in the library's non-test
 // code (a panic on the device is a reboot); tests may.
 #![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used))]
+// `unsafe` is confined to the edges that talk C: `os` (the OS contract),
+// `shared` (state the C setters share under the OS lock), `capi` and
+// `driver`. Everything that parses peer input, below, forbids it.
 
 extern crate alloc;
 
+#[forbid(unsafe_code)]
 pub mod fifo;
+#[forbid(unsafe_code)]
 pub mod limits;
+#[forbid(unsafe_code)]
 pub mod time;
 pub mod os;
+#[forbid(unsafe_code)]
 pub mod lwm2m;
+#[forbid(unsafe_code)]
 pub mod coap;
 
 #[cfg(test)]
 mod test_os;
 #[cfg(test)]
 pub(crate) mod test_alloc;
+#[forbid(unsafe_code)]
 pub mod errno;
+#[forbid(unsafe_code)]
 pub mod storage;
 pub mod shared;
 pub mod capi;
+#[forbid(unsafe_code)]
 pub mod objects;
+#[forbid(unsafe_code)]
 pub mod modem;
+#[forbid(unsafe_code)]
 pub mod carrier;
+#[forbid(unsafe_code)]
 pub mod observe;
+#[forbid(unsafe_code)]
 pub mod engine;
 pub mod driver;
