@@ -15,6 +15,7 @@
 //! [`input::Input`], a small documented byte format that
 //! [`input::SeedWriter`] writes, so that the seed corpora are real-shaped.
 
+pub mod alloc_cap;
 pub mod codecs;
 pub mod engine;
 pub mod input;
