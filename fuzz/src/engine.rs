@@ -373,7 +373,11 @@ impl Harness {
         let recent = &mut self.recent[conn as usize % 4];
         // Copies of one datagram are one message: they must not push an
         // earlier, different message with a MID reused later out of the window.
-        if !recent.iter().any(|(m, d, _)| *m == mid && d[..] == data[..]) {
+        // A copy restarts its window: one that comes after the client's
+        // window ran out is a new message to the client, remembered anew.
+        if let Some(seen) = recent.iter_mut().find(|(m, d, _)| *m == mid && d[..] == data[..]) {
+            seen.2 = now;
+        } else {
             recent.push((mid, data.to_vec(), now));
             if recent.len() > 16 {
                 recent.remove(0);
