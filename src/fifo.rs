@@ -26,13 +26,21 @@ impl<T> Fifo<T> {
         self.back.push(v);
     }
 
+    /// The oldest item. Taking the last one gives the queue's room back to
+    /// the heap: a burst (the boot's AT commands) must not keep its
+    /// capacity, unused, for the device's life.
     pub fn pop_front(&mut self) -> Option<T> {
         if self.front.is_empty() {
             while let Some(v) = self.back.pop() {
                 self.front.push(v);
             }
         }
-        self.front.pop()
+        let v = self.front.pop();
+        if self.front.is_empty() && self.back.is_empty() {
+            self.front = Vec::new();
+            self.back = Vec::new();
+        }
+        v
     }
 
     pub fn len(&self) -> usize {
@@ -47,6 +55,18 @@ impl<T> Fifo<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_emptied_queue_holds_no_heap() {
+        let mut f = Fifo::new();
+        for i in 0..20 {
+            f.push_back(i);
+        }
+        while f.pop_front().is_some() {}
+        assert_eq!((f.front.capacity(), f.back.capacity()), (0, 0));
+        f.push_back(7);
+        assert_eq!(f.pop_front(), Some(7));
+    }
 
     #[test]
     fn first_in_first_out_across_refills() {
