@@ -517,7 +517,7 @@ mod tests {
     #[test]
     fn driver_heap_is_known() {
         let fifo_vec = 2 * core::mem::size_of::<Vec<String>>();
-        let at_queue = crate::limits::AT_NOTIF_QUEUE * (core::mem::size_of::<String>() + crate::limits::AT_NOTIF_LEN) + fifo_vec;
+        let at_queue = crate::limits::AT_NOTIF_QUEUE * core::mem::size_of::<String>() * 2 + crate::limits::AT_NOTIF_BYTES + fifo_vec;
         let running = core::mem::size_of::<Driver>() + MAX_DATAGRAM + 1 + core::mem::size_of::<shared::Shared>() + at_queue;
         let init = MAX_RECORD_LEN * 2;
         eprintln!("HEAP_FIXED driver_running {running}");

@@ -11,6 +11,12 @@ pub const DEDUP_ENTRIES: usize = 4;
 pub const AT_NOTIF_QUEUE: usize = 8;
 /// Longest AT notification kept; longer lines are dropped.
 pub const AT_NOTIF_LEN: usize = 160;
+/// Bytes of text the queued AT notifications may hold together; a line that
+/// would go past it is dropped (and logged) like one past the count. The
+/// library consumes only `+CEREG`, whose lines run to about 80 characters
+/// in its longest form (`AT+CEREG=5`): 8 of them fit. Without this budget the
+/// queue's worst case was 8 × 160 bytes.
+pub const AT_NOTIF_BYTES: usize = 640;
 /// Buffer for AT command responses.
 pub const AT_RESPONSE_LEN: usize = 256;
 /// `LWM2M_CARRIER_STRING_MAX_LEN`: longest string a setter accepts.

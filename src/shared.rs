@@ -5,15 +5,18 @@ use crate::fifo::Fifo;
 use alloc::string::String;
 use core::cell::UnsafeCell;
 
-use crate::limits::{AT_NOTIF_LEN, AT_NOTIF_QUEUE};
+use crate::limits::{AT_NOTIF_BYTES, AT_NOTIF_LEN, AT_NOTIF_QUEUE};
 use crate::objects::device::Device;
 use crate::os;
 
 /// What the lock protects.
 pub struct Shared {
     pub device: Device,
-    /// AT notifications waiting for the carrier thread (bounded).
+    /// AT notifications waiting for the carrier thread (bounded in count
+    /// and in bytes).
     pub at_notifs: Fifo<String>,
+    /// Bytes of text in `at_notifs`.
+    pub at_bytes: usize,
     /// Notifications dropped because the queue was full.
     pub at_dropped: u32,
     /// A setter changed the Device object since the carrier thread last looked.
@@ -36,6 +39,7 @@ pub fn with<R>(f: impl FnOnce(&mut Shared) -> R) -> R {
     let s = slot.get_or_insert_with(|| alloc::boxed::Box::new(Shared {
         device: Device::new(),
         at_notifs: Fifo::new(),
+        at_bytes: 0,
         at_dropped: 0,
         device_changed: false,
     }));
@@ -69,27 +73,71 @@ pub fn take_device_changed() -> bool {
 
 /// Queue one AT notification (called from the port's notification thread).
 pub fn push_at_notif(line: &str) {
-    let queued = with(|s| {
-        if line.len() > AT_NOTIF_LEN || s.at_notifs.len() >= AT_NOTIF_QUEUE {
-            s.at_dropped = s.at_dropped.saturating_add(1);
-            false
-        } else {
-            s.at_notifs.push_back(String::from(line));
-            true
-        }
-    });
+    let queued = with(|s| s.queue_at_notif(line));
     if queued {
         unsafe { os::lwm2m_os_wake() };
     }
 }
 
 /// How many AT notifications were dropped since the last call (queue full
-/// or line too long).
+/// in count or bytes, or line too long).
 pub fn take_at_dropped() -> u32 {
     with(|s| core::mem::take(&mut s.at_dropped))
 }
 
 /// Take the oldest queued AT notification.
 pub fn pop_at_notif() -> Option<String> {
-    with(|s| s.at_notifs.pop_front())
+    with(Shared::next_at_notif)
+}
+
+impl Shared {
+    /// Queue `line` unless it is too long or the queue is full in count or
+    /// in bytes (`limits::AT_NOTIF_*`); a dropped line is counted.
+    fn queue_at_notif(&mut self, line: &str) -> bool {
+        if line.len() > AT_NOTIF_LEN || self.at_notifs.len() >= AT_NOTIF_QUEUE || self.at_bytes + line.len() > AT_NOTIF_BYTES {
+            self.at_dropped = self.at_dropped.saturating_add(1);
+            return false;
+        }
+        self.at_bytes += line.len();
+        self.at_notifs.push_back(String::from(line));
+        true
+    }
+
+    fn next_at_notif(&mut self) -> Option<String> {
+        let line = self.at_notifs.pop_front();
+        self.at_bytes = self.at_bytes.saturating_sub(line.as_ref().map_or(0, String::len));
+        line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn empty() -> Shared {
+        Shared { device: Device::new(), at_notifs: Fifo::new(), at_bytes: 0, at_dropped: 0, device_changed: false }
+    }
+
+    #[test]
+    fn the_at_queue_is_bounded_in_count_and_in_bytes() {
+        let mut s = empty();
+        let long = alloc::format!("+CEREG: 1,{}", "0".repeat(90));
+        let long = long.as_str();
+        assert_eq!(long.len(), 100);
+        // 6 × 100 bytes fit in 640, a 7th does not.
+        let queued = (0..8).filter(|_| s.queue_at_notif(long)).count();
+        assert_eq!((queued, s.at_dropped), (6, 2));
+        // A short line still fits in the bytes left.
+        assert!(s.queue_at_notif("+CEREG: 1"));
+        assert_eq!(s.next_at_notif().as_deref(), Some(long));
+        assert!(s.queue_at_notif(long));
+        // The count bound: 8 short lines.
+        let mut s = empty();
+        let queued = (0..10).filter(|_| s.queue_at_notif("+CEREG: 1")).count();
+        assert_eq!((queued, s.at_dropped), (AT_NOTIF_QUEUE, 2));
+        // Too long alone.
+        assert!(!s.queue_at_notif(&"x".repeat(AT_NOTIF_LEN + 1)));
+        while s.next_at_notif().is_some() {}
+        assert_eq!(s.at_bytes, 0);
+    }
 }

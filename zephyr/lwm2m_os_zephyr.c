@@ -622,7 +622,8 @@ static bool notif_registered;
  * the only notification parser; everything else it learns by asking). The
  * modem also sends +CGEV (enabled by the library's AT+CGEREP=1), +CNEC_ESM
  * (AT+CNEC=16), +CSCON, %XSIM and what the application subscribes to; the
- * library's queue holds 8 lines (src/limits.rs AT_NOTIF_QUEUE), so a burst
+ * library's queue holds 8 lines and 640 bytes (src/limits.rs AT_NOTIF_QUEUE,
+ * AT_NOTIF_BYTES), so a burst
  * of those would push out the +CEREG that matters. Only lines starting
  * with one of these prefixes are passed on.
  */
