@@ -304,8 +304,11 @@ pub struct Engine {
     operator: u32,
     endpoint_name: String,
     objects: Objects,
-    /// Objects as persisted; a failed bootstrap returns to these.
-    committed: Objects,
+    /// While a bootstrap runs: the objects as they were (and are stored)
+    /// before it; a failed bootstrap returns to these. `None` otherwise: a
+    /// second copy of the configuration held for the device's life cost as
+    /// much heap as the configuration (2.5 KB at the limits).
+    committed: Option<Objects>,
     bootstrapped: bool,
     locations: Vec<(u16, String)>,
     /// Observations and attributes of the last boot, by connection, until
@@ -356,7 +359,7 @@ impl Engine {
             identity: ModemIdentity::default(),
             operator: 0,
             endpoint_name: String::new(),
-            committed: objects.clone(),
+            committed: None,
             objects,
             bootstrapped,
             locations: if bootstrapped { stored.locations } else { Vec::new() },
@@ -513,7 +516,6 @@ impl Engine {
         self.store(storage::SERVER, &self.objects.encode_server());
         self.store(storage::ACL, &self.objects.encode_acl());
         self.store(storage::LOCATIONS, &encode_locations(&self.locations));
-        self.committed = self.objects.clone();
     }
 
     /// Server accounts whose PSK lives in the modem: (sec tag, index).
@@ -752,7 +754,6 @@ impl Engine {
                 self.locations.clear();
                 self.stored_reporting.clear();
                 self.store(storage::MISC, &[0]);
-                self.committed = self.objects.clone();
                 self.keys_checked = true;
                 self.link_ready(now);
             }
@@ -906,6 +907,9 @@ impl Engine {
             return;
         }
         log!(LOG_INF, "bootstrap request for ", self.endpoint_name.clone());
+        // What a failed bootstrap returns to: the bootstrap server may
+        // write and delete anything from here on.
+        self.committed = Some(self.objects.clone());
         let _ = self.bs_endpoint.send_request(now, mid, &token, true, w.finish());
         self.step = Step::BsRequested;
         self.flush_bootstrap();
@@ -916,7 +920,7 @@ impl Engine {
         if close {
             self.close_bootstrap_conn();
         }
-        self.objects = self.committed.clone();
+        self.roll_back_bootstrap();
         self.bs_attempts = self.bs_attempts.saturating_add(1);
         let delay = carrier::retry_delay_s(self.operator, self.bs_attempts);
         self.emit(Event::Deferred { reason, timeout_s: delay as i32 });
@@ -940,7 +944,7 @@ impl Engine {
                 } else {
                     log!(LOG_ERR, "bootstrap request refused: ", m.code.class() as u32, ".", m.code.detail() as u32);
                     self.close_bootstrap_conn();
-                    self.objects = self.committed.clone();
+                    self.roll_back_bootstrap();
                     self.stop_with_error(crate::capi::LWM2M_CARRIER_ERROR_BOOTSTRAP, 0);
                 }
             }
@@ -1055,8 +1059,16 @@ impl Engine {
     /// 4. flag set.
     ///
     /// A power cut anywhere before 4 boots into a new bootstrap.
+    /// A bootstrap failed: the objects return to what they were before it.
+    fn roll_back_bootstrap(&mut self) {
+        if let Some(before) = self.committed.take() {
+            self.objects = before;
+        }
+    }
+
     fn bootstrap_finished(&mut self, now: Instant) {
         log!(LOG_INF, "bootstrap finished");
+        self.committed = None;
         self.close_bootstrap_conn();
         self.bs_attempts = 0;
         self.bootstrapped = true;

@@ -618,7 +618,11 @@ impl Engine {
             let (pmin, pmax) = self.objects.server.by_ssid(s.ssid).map_or((0, 0), |v| (v.default_pmin_s, v.default_pmax_s));
             let store = &s.attrs;
             let due = s.observations.due(now, |p| store.effective(p, pmin, pmax));
-            for d in due {
+            // One notification per server and pass: the rest stay due, so
+            // `poll_timeout` is `now` again and they follow once the driver
+            // has sent this one. Building them all at once held every body
+            // in the outbox together (24 of them with every limit reached).
+            for d in due.into_iter().take(1) {
                 let Some(obj) = d.path.object().and_then(|o| self.objects.get(o)) else { continue };
                 let format = ContentFormat::from_cf(d.format);
                 let (reply, sample) = match ops::read_items(obj, env, &d.path, format) {
@@ -870,7 +874,6 @@ impl Engine {
                         for s in &mut self.sessions {
                             s.attrs.remove_within(&path);
                         }
-                        self.committed = self.objects.clone();
                         (Reply::code(Code::DELETED), Effect::ServerChanged, Some(path))
                     }
                     Err(c) => fail(c),
@@ -951,6 +954,19 @@ impl Engine {
             Some(b) => {
                 let key = blockwise::path_key(m).unwrap_or_default();
                 let size1 = m.uint_option(option::SIZE1);
+                // One block-wise body in the whole client: each may hold
+                // MAX_BLOCK1_BODY of heap, and the reserved heap is sized
+                // for one. Another server's first block waits (5.03, retry
+                // after the default Max-Age of 60 s, RFC 7252 §5.9.3.4).
+                if b.num == 0 {
+                    for s in &mut self.sessions {
+                        s.block1.expire(now);
+                    }
+                    if self.sessions.iter().enumerate().any(|(j, s)| j != i && s.block1.is_active()) {
+                        log!(LOG_WRN, "block-wise write refused (5.03): another server's is in progress");
+                        return fail(Code::SERVICE_UNAVAILABLE);
+                    }
+                }
                 let Some(s) = self.sessions.get_mut(i) else { return fail(Code::INTERNAL_SERVER_ERROR) };
                 match s.block1.offer(now, &key, b, m.payload, size1) {
                     Block1Outcome::Continue(b) => {
@@ -1010,9 +1026,6 @@ impl Engine {
         match result {
             Ok((mut r, e, changed)) => {
                 r.block1 = block1_done;
-                if oid == server::OBJECT_ID || e == Effect::ServerChanged {
-                    self.committed = self.objects.clone();
-                }
                 (r, e, changed)
             }
             Err(c) => {

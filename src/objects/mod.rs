@@ -277,10 +277,24 @@ impl Objects {
         if self.acl.instances.iter().any(|a| !(1..=65534).contains(&a.object_id)) {
             return Err("an Access Control instance has no Object ID in 1..65534");
         }
-        let back = Objects::decode(&self.encode_security(), &self.encode_server(), &self.encode_acl());
-        match back {
-            Some(o) if o.security == self.security && o.server == self.server && o.acl == self.acl => Ok(()),
-            _ => Err("the configuration would not read back from storage"),
+        // One record at a time, as `decode` reads them back: encoding all
+        // three first held them side by side (about 3 KB at the limits).
+        const NOT_BACK: &str = "the configuration would not read back from storage";
+        let mut back = Objects::default();
+        let security = self.encode_security();
+        back.bootstrap_write(&Path::Object(security::OBJECT_ID), ContentFormat::Tlv, &security).map_err(|_| NOT_BACK)?;
+        drop(security);
+        let server = self.encode_server();
+        back.bootstrap_write(&Path::Object(server::OBJECT_ID), ContentFormat::Tlv, &server).map_err(|_| NOT_BACK)?;
+        drop(server);
+        let acl = self.encode_acl();
+        if !acl.is_empty() {
+            back.bootstrap_write(&Path::Object(acl::OBJECT_ID), ContentFormat::Tlv, &acl).map_err(|_| NOT_BACK)?;
+        }
+        if back.security == self.security && back.server == self.server && back.acl == self.acl {
+            Ok(())
+        } else {
+            Err(NOT_BACK)
         }
     }
 
