@@ -1345,3 +1345,128 @@ fn heap_peak_over_a_lifecycle_stays_under_the_cap() {
     eprintln!("HEAP_BLOCKS engine_lifecycle {}", crate::test_alloc::peak_blocks());
     assert!(peak <= ENGINE_HEAP_CAP, "engine heap peak {peak} B over the cap {ENGINE_HEAP_CAP} B");
 }
+
+/// The engine's heap with every bound of `limits.rs` and `observe` reached at
+/// once, on every server: three servers whose accounts are at their URI,
+/// identity and key limits; 14 Access Control instances of 8 entries; on each
+/// server 16 attribute entries, 8 observations of whole objects, a Block1
+/// transfer held 16 bytes short of its limit; then every observation falls
+/// due together and each server reads the whole Device object in JSON.
+/// `scripts/heap.py` prints the figure next to the lifecycle's.
+#[test]
+fn heap_with_every_limit_reached_at_once() {
+    /// Cap on the 64-bit host (the 32-bit figure is in README "Memory").
+    const CAP: usize = 40 * 1024;
+    let ((), peak) = crate::test_alloc::peak_of(|| {
+        let mut s = Sim::new(BTreeMap::new());
+        s.e.start(s.now);
+        s.pump();
+        s.e.begin_run(s.now);
+        s.pump();
+        let bs_req = s.one_sent(BOOTSTRAP_CONN);
+        s.deliver(BOOTSTRAP_CONN, &server_ack(&bs_req, Code::CHANGED, &[]));
+        let bs = |s: &mut Sim, code: Code, path: &str, body: Vec<u8>| {
+            let mut r = s.req(code, path).body(&body);
+            if !body.is_empty() {
+                r = r.cf(TLV);
+            }
+            s.deliver(BOOTSTRAP_CONN, &r.encode());
+            let answers = s.take_sent(BOOTSTRAP_CONN);
+            assert!(answers.len() == 1 && code_of(&answers[0]).is_success(), "{code:?} {path}: {:?}", answers.first().map(|a| code_of(a)));
+        };
+        bs(&mut s, Code::DELETE, "", Vec::new());
+        let host = "h".repeat(crate::limits::MAX_URI_LEN - "coaps://:5681".len());
+        for inst in 1..=3u16 {
+            let mut sec = Vec::new();
+            let uri = alloc::format!("coaps://{host}:{}", 5680 + inst);
+            tlv::write_value(&mut sec, TlvType::ResourceValue, 0, &Value::Str(&uri));
+            tlv::write_value(&mut sec, TlvType::ResourceValue, 1, &Value::Bool(false));
+            tlv::write_value(&mut sec, TlvType::ResourceValue, 2, &Value::Int(0));
+            tlv::write_value(&mut sec, TlvType::ResourceValue, 3, &Value::Opaque(&[b'i'; crate::limits::MAX_PSK_IDENTITY_LEN]));
+            tlv::write_value(&mut sec, TlvType::ResourceValue, 5, &Value::Opaque(&[0x5A; crate::limits::MAX_PSK_KEY_LEN]));
+            tlv::write_value(&mut sec, TlvType::ResourceValue, 10, &Value::Int(inst as i64));
+            bs(&mut s, Code::PUT, &alloc::format!("0/{inst}"), sec);
+            bs(&mut s, Code::PUT, &alloc::format!("1/{}", inst - 1), server_tlv(inst as i64, LONG_LIFETIME));
+        }
+        let targets = [(1, 0), (1, 1), (1, 2), (3, 0), (4, 0), (5, 0), (7, 0), (3, 1), (4, 1), (5, 1), (7, 1), (1, 3), (1, 4), (1, 5)];
+        assert_eq!(targets.len(), crate::objects::acl::MAX_ACL_INSTANCES);
+        for (i, (oid, iid)) in targets.iter().enumerate() {
+            let mut acl = Vec::new();
+            tlv::write_value(&mut acl, TlvType::ResourceValue, 0, &Value::Int(*oid));
+            tlv::write_value(&mut acl, TlvType::ResourceValue, 1, &Value::Int(*iid));
+            let mut entries = Vec::new();
+            for ssid in 0..crate::objects::acl::MAX_ACL_ENTRIES as u16 {
+                tlv::write_value(&mut entries, TlvType::ResourceInstance, ssid, &Value::Int(if (1..=3).contains(&ssid) { 31 } else { 1 }));
+            }
+            tlv::write_nested(&mut acl, TlvType::MultipleResource, 2, &entries);
+            tlv::write_value(&mut acl, TlvType::ResourceValue, 3, &Value::Int(1));
+            bs(&mut s, Code::PUT, &alloc::format!("2/{i}"), acl);
+        }
+        eprintln!("HEAP_PHASE limits_written {} {}", crate::test_alloc::current(), crate::test_alloc::peak());
+        bs(&mut s, Code::POST, "bs", Vec::new());
+        eprintln!("HEAP_PHASE limits_finished {} {}", crate::test_alloc::current(), crate::test_alloc::peak());
+        for conn in 1..=3u8 {
+            let reg = s.last_sent(conn);
+            s.deliver(conn, &server_ack(&reg, Code::CREATED, &["rd", &alloc::format!("x{conn}")]));
+        }
+        assert_eq!(s.events.last(), Some(&Event::Registered), "{:?}", s.events);
+        eprintln!("HEAP_PHASE limits_registered {} {}", crate::test_alloc::current(), crate::test_alloc::peak());
+        s.env.device.set_power_sources(&[LWM2M_CARRIER_POWER_SOURCE_INTERNAL_BATTERY]).unwrap();
+        s.set_battery(50);
+        let exchange = |s: &mut Sim, conn: ConnId, r: &Req| {
+            s.deliver(conn, &r.encode());
+            let pos = s
+                .sent
+                .iter()
+                .position(|(c, d)| *c == conn && Message::parse(d).is_ok_and(|m| m.mtype == MsgType::Ack && m.mid == r.mid))
+                .unwrap_or_else(|| panic!("no answer on {conn}"));
+            s.sent.remove(pos).1
+        };
+        let attr_paths = ["3", "3/0", "3/0/0", "3/0/1", "3/0/2", "3/0/3", "3/0/9", "3/0/10", "3/0/11", "3/0/13", "3/0/14", "3/0/15", "3/0/16", "3/0/17", "3/0/18", "3/0/19"];
+        assert_eq!(attr_paths.len(), crate::observe::MAX_ATTRIBUTE_ENTRIES);
+        let observed = ["3", "3/0", "4", "4/0", "7", "7/0", "1", "5"];
+        assert_eq!(observed.len(), crate::observe::MAX_OBSERVATIONS);
+        for conn in 1..=3u8 {
+            for p in attr_paths {
+                let r = s.req(Code::PUT, p).query("pmin=1").query("pmax=30");
+                assert_eq!(code_of(&exchange(&mut s, conn, &r)), Code::CHANGED, "attributes on {p}");
+            }
+            eprintln!("HEAP_PHASE limits_attrs{conn} {} {}", crate::test_alloc::current(), crate::test_alloc::peak());
+            for (k, p) in observed.iter().enumerate() {
+                let r = s.req(Code::GET, p).observe(0).accept(TLV).token(&[0x0C, conn, k as u8]);
+                assert_eq!(code_of(&exchange(&mut s, conn, &r)), Code::CONTENT, "observe {p}");
+            }
+            eprintln!("HEAP_PHASE limits_observe{conn} {} {}", crate::test_alloc::current(), crate::test_alloc::peak());
+        }
+        // Server 1: 16-byte blocks up to 16 bytes short of the limit. The
+        // others may not start one meanwhile (one block-wise body at a time).
+        let blocks = crate::limits::MAX_BLOCK1_BODY / 16 - 1;
+        for num in 0..blocks {
+            let r = s.req(Code::PUT, "3/0/15").cf(TEXT).block1(num as u32, true, 0).body(&[b'x'; 16]);
+            assert_eq!(exchange(&mut s, 1, &r)[1], 0x5F, "2.31 Continue for block {num}");
+        }
+        for conn in 2..=3u8 {
+            let r = s.req(Code::PUT, "3/0/15").cf(TEXT).block1(0, true, 0).body(&[b'y'; 16]);
+            assert_eq!(code_of(&exchange(&mut s, conn, &r)), Code::SERVICE_UNAVAILABLE, "a second block-wise body on {conn}");
+        }
+        eprintln!("HEAP_PHASE limits_block1 {} {}", crate::test_alloc::current(), crate::test_alloc::peak());
+        s.set_battery(60);
+        s.advance(31_000);
+        eprintln!("HEAP_PHASE limits_notified {} {}", crate::test_alloc::current(), crate::test_alloc::peak());
+        for conn in 1..=3u8 {
+            let r = s.req(Code::GET, "3/0").accept(JSON).block2(0, false, 6);
+            assert_eq!(code_of(&exchange(&mut s, conn, &r)), Code::CONTENT);
+            s.take_sent(conn);
+        }
+        eprintln!("HEAP_PHASE limits_held {} {}", crate::test_alloc::current(), crate::test_alloc::peak());
+        // Once server 1's body is complete (and refused: the Timezone holds
+        // at most 200 bytes), server 2 may send one.
+        let r = s.req(Code::PUT, "3/0/15").cf(TEXT).block1(blocks as u32, false, 0).body(&[b'x'; 16]);
+        assert_eq!(code_of(&exchange(&mut s, 1, &r)), Code::REQUEST_ENTITY_TOO_LARGE);
+        let r = s.req(Code::PUT, "3/0/15").cf(TEXT).block1(0, true, 0).body(&[b'y'; 16]);
+        assert_eq!(exchange(&mut s, 2, &r)[1], 0x5F, "2.31 Continue on 2 once 1 is done");
+    });
+    eprintln!("HEAP_PEAK engine_limits {peak}");
+    eprintln!("HEAP_BLOCKS engine_limits {}", crate::test_alloc::peak_blocks());
+    assert!(peak <= CAP, "engine heap peak {peak} B with every limit reached, over the cap {CAP} B");
+}
