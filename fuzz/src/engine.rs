@@ -421,8 +421,11 @@ impl Harness {
             let r = self.stores.get_mut(&id).unwrap();
             match damage {
                 1 => {
+                    // A record an earlier cut left empty has no byte to flip.
                     let n = r.len();
-                    r[self.boots as usize % n] ^= 0x5a;
+                    if n > 0 {
+                        r[self.boots as usize % n] ^= 0x5a;
+                    }
                 }
                 2 => {
                     self.stores.remove(&id);
