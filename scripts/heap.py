@@ -2,11 +2,14 @@
 """Peak heap of the library: the engine over a whole lifecycle plus the
 driver's own buffers, as the README's "Memory" table gives them.
 
-Runs two unit tests with the counting allocator of src/test_alloc.rs:
+Runs three unit tests with the counting allocator of src/test_alloc.rs:
 - engine::tests_dm::heap_peak_over_a_lifecycle_stays_under_the_cap (first
   boot, bootstrap, registration, reads of every object in TLV and JSON, an
   observation on every Device resource and three objects, notifications, the
   largest Block1 write, a re-bootstrap): prints HEAP_PHASE and HEAP_PEAK;
+- engine::tests_dm::heap_with_every_limit_reached_at_once (three servers,
+  each at every bound of limits.rs and observe at once): HEAP_PEAK
+  engine_limits, the worst case the reservation is measured against;
 - driver::tests::driver_heap_is_known: the driver's boxed state, receive
   buffer, shared state and AT queue at its limit (HEAP_FIXED).
 
@@ -38,7 +41,7 @@ def run(target):
     if target:
         cmd += ["--target", target]
         env["CARGO_TARGET_DIR"] = os.path.join(ROOT, "target", "heap-" + target)
-    cmd += ["--", "--nocapture", "heap_peak_over_a_lifecycle", "driver_heap_is_known"]
+    cmd += ["--", "--nocapture", "heap_peak_over_a_lifecycle", "heap_with_every_limit_reached_at_once", "driver_heap_is_known"]
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         sys.stderr.write(out.stdout + out.stderr)
@@ -66,6 +69,13 @@ def main():
     print(f"peak heap (engine + driver)      {total:>6} B requested in about {blocks} blocks")
     print(f"with the Zephyr heap's overhead  {reserve:>6} B "
           f"({BLOCK_OVERHEAD} B a block, {HEAP_OVERHEAD} B fixed): CONFIG_LWM2M_CARRIER_HEAP_SIZE must exceed it")
+    limits = int(re.search(r"HEAP_PEAK engine_limits (\d+)", text).group(1))
+    lblocks = int(re.search(r"HEAP_BLOCKS engine_limits (\d+)", text).group(1)) + DRIVER_BLOCKS
+    ltotal = limits + fixed["driver_running"]
+    lreserve = ltotal + lblocks * BLOCK_OVERHEAD + HEAP_OVERHEAD
+    print(f"engine with every limit at once  {limits:>6} B (three servers, each at every bound)")
+    print(f"worst case (engine + driver)     {ltotal:>6} B requested in about {lblocks} blocks, "
+          f"{lreserve} B with the heap's overhead")
 
 
 if __name__ == "__main__":
