@@ -4,7 +4,8 @@
 # Rust targets of the nRF9160, Java + Maven (Leshan), Python test packages in
 # .venv, and the pinned Leshan jar. Safe to run again: it skips what is there.
 # With --reports, also what the figure scripts need: scripts/heap.py's 32-bit
-# target (i686 + gcc-multilib) and scripts/stack.py's nightly with the nRF9160 target.
+# Arm target run under qemu (armv7-unknown-linux-gnueabihf, its cross linker
+# and qemu-user) and scripts/stack.py's nightly with the nRF9160 target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +17,7 @@ reports=0
 
 apt_pkgs=(gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi libssl-dev pkg-config
           python3-venv gcc make)
-[ $reports -eq 1 ] && apt_pkgs+=(gcc-multilib)
+[ $reports -eq 1 ] && apt_pkgs+=(qemu-user gcc-arm-linux-gnueabihf libc6-dev-armhf-cross)
 command -v javac >/dev/null 2>&1 || apt_pkgs+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || apt_pkgs+=(maven)
 missing=()
@@ -36,7 +37,7 @@ fi
 rustup target list --installed | grep -q '^thumbv8m.main-none-eabihf$' \
     || rustup target add thumbv8m.main-none-eabihf thumbv8m.main-none-eabi
 if [ $reports -eq 1 ]; then
-    rustup target list --installed | grep -q '^i686-unknown-linux-gnu$' || rustup target add i686-unknown-linux-gnu
+    rustup target list --installed | grep -q '^armv7-unknown-linux-gnueabihf$' || rustup target add armv7-unknown-linux-gnueabihf
     rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
     rustup +nightly target list --installed | grep -q '^thumbv8m.main-none-eabihf$' \
         || rustup +nightly target add thumbv8m.main-none-eabihf
