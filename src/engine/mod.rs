@@ -1128,6 +1128,11 @@ pub(crate) fn respond(ep: &mut Endpoint, now: Instant, m: &Message, code: Code, 
             return;
         }
     }
+    // RFC 7959 §2.9.3: a 4.13 says how large a body the client takes; the
+    // bootstrap interface has no block-wise transfer, so one datagram.
+    if code == Code::REQUEST_ENTITY_TOO_LARGE && w.uint_option(option::SIZE1, crate::limits::MAX_DATAGRAM as u32).is_err() {
+        return;
+    }
     let bytes = match w.payload(payload) {
         Ok(_) => w.finish(),
         Err(_) => {

@@ -116,8 +116,13 @@ struct Reply {
 }
 
 impl Reply {
+    /// A reply with code `c`. A 4.13 always carries Size1 (RFC 7959 §2.9.3,
+    /// §4): the largest body the client takes, `MAX_BLOCK1_BODY`. A value
+    /// or an item count past its own limit (`limits.rs`) is a 4.13 too, with
+    /// the same Size1 (found by fuzzing: those went out without one).
     fn code(c: Code) -> Reply {
-        Reply { code: Some(c), ..Default::default() }
+        let size1 = (c == Code::REQUEST_ENTITY_TOO_LARGE).then_some(limits::MAX_BLOCK1_BODY as u32);
+        Reply { code: Some(c), size1, ..Default::default() }
     }
 
     fn encode(&self, t: MsgType, mid: u16, token: &[u8]) -> Option<Vec<u8>> {

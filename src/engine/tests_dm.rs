@@ -804,6 +804,17 @@ fn a_block1_body_over_the_limit_is_4_13_with_size1() {
     assert_eq!(server_values(&mut s).1, 0, "nothing written");
 }
 
+/// A value past `MAX_WRITE_VALUE_LEN` in a single-datagram write is 4.13
+/// too, and every 4.13 carries Size1 (RFC 7959 §2.9.3; the fuzzer found
+/// these going out without one).
+#[test]
+fn a_value_over_its_limit_is_4_13_with_size1() {
+    let size1 = (crate::limits::MAX_BLOCK1_BODY as u16).to_be_bytes();
+    let mut s = registered(LONG_LIFETIME);
+    let r = s.req(Code::PUT, "3/0/15").cf(TEXT).body(&[b'x'; crate::limits::MAX_WRITE_VALUE_LEN + 1]);
+    assert_eq!(s.exchange(&r), ack_of(&r, C_4_13, &[(option::SIZE1, &size1)], b""));
+}
+
 // ----- 5. Disable and notification storing (TS §5.3.3, E.2 /1/x/4-6) -------
 
 /// Disable /1/0/4: 2.04 first, then De-register (DELETE /rd/abc); the
