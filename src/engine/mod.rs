@@ -308,7 +308,7 @@ pub struct Engine {
     /// before it; a failed bootstrap returns to these. `None` otherwise: a
     /// second copy of the configuration held for the device's life cost as
     /// much heap as the configuration (2.5 KB at the limits).
-    committed: Option<Objects>,
+    before_bootstrap: Option<Objects>,
     bootstrapped: bool,
     locations: Vec<(u16, String)>,
     /// Observations and attributes of the last boot, by connection, until
@@ -359,7 +359,7 @@ impl Engine {
             identity: ModemIdentity::default(),
             operator: 0,
             endpoint_name: String::new(),
-            committed: None,
+            before_bootstrap: None,
             objects,
             bootstrapped,
             locations: if bootstrapped { stored.locations } else { Vec::new() },
@@ -909,7 +909,7 @@ impl Engine {
         log!(LOG_INF, "bootstrap request for ", self.endpoint_name.clone());
         // What a failed bootstrap returns to: the bootstrap server may
         // write and delete anything from here on.
-        self.committed = Some(self.objects.clone());
+        self.before_bootstrap = Some(self.objects.clone());
         let _ = self.bs_endpoint.send_request(now, mid, &token, true, w.finish());
         self.step = Step::BsRequested;
         self.flush_bootstrap();
@@ -1049,6 +1049,13 @@ impl Engine {
         self.bootstrap_open();
     }
 
+    /// A bootstrap failed: the objects return to what they were before it.
+    fn roll_back_bootstrap(&mut self) {
+        if let Some(before) = self.before_bootstrap.take() {
+            self.objects = before;
+        }
+    }
+
     /// Bootstrap-Finish answered 2.04: store the configuration, write the
     /// server keys, and only then the "bootstrapped" flag (behaviour.md
     /// §7.7). Order on flash and in the modem:
@@ -1059,16 +1066,9 @@ impl Engine {
     /// 4. flag set.
     ///
     /// A power cut anywhere before 4 boots into a new bootstrap.
-    /// A bootstrap failed: the objects return to what they were before it.
-    fn roll_back_bootstrap(&mut self) {
-        if let Some(before) = self.committed.take() {
-            self.objects = before;
-        }
-    }
-
     fn bootstrap_finished(&mut self, now: Instant) {
         log!(LOG_INF, "bootstrap finished");
-        self.committed = None;
+        self.before_bootstrap = None;
         self.close_bootstrap_conn();
         self.bs_attempts = 0;
         self.bootstrapped = true;
