@@ -278,34 +278,29 @@ impl Objects {
             return Err("an Access Control instance has no Object ID in 1..65534");
         }
         // One record at a time, as `decode` reads them back: encoding all
-        // three first held them side by side (about 3 KB at the limits).
-        const NOT_BACK: &str = "the configuration would not read back from storage";
+        // three first held them side by side (about 3 KB at the limits). A
+        // statement each, so each record is freed before the next is built.
         let mut back = Objects::default();
-        let security = self.encode_security();
-        back.bootstrap_write(&Path::Object(security::OBJECT_ID), ContentFormat::Tlv, &security).map_err(|_| NOT_BACK)?;
-        drop(security);
-        let server = self.encode_server();
-        back.bootstrap_write(&Path::Object(server::OBJECT_ID), ContentFormat::Tlv, &server).map_err(|_| NOT_BACK)?;
-        drop(server);
-        let acl = self.encode_acl();
-        if !acl.is_empty() {
-            back.bootstrap_write(&Path::Object(acl::OBJECT_ID), ContentFormat::Tlv, &acl).map_err(|_| NOT_BACK)?;
-        }
-        if back.security == self.security && back.server == self.server && back.acl == self.acl {
+        let mut read_back = back.load_record(security::OBJECT_ID, &self.encode_security());
+        read_back = read_back && back.load_record(server::OBJECT_ID, &self.encode_server());
+        read_back = read_back && back.load_record(acl::OBJECT_ID, &self.encode_acl());
+        if read_back && back.security == self.security && back.server == self.server && back.acl == self.acl {
             Ok(())
         } else {
-            Err(NOT_BACK)
+            Err("the configuration would not read back from storage")
         }
     }
 
     /// Rebuild from the persistent forms; None if one does not decode.
     pub fn decode(security: &[u8], server: &[u8], acl: &[u8]) -> Option<Objects> {
         let mut o = Objects::default();
-        o.bootstrap_write(&Path::Object(security::OBJECT_ID), ContentFormat::Tlv, security).ok()?;
-        o.bootstrap_write(&Path::Object(server::OBJECT_ID), ContentFormat::Tlv, server).ok()?;
-        if !acl.is_empty() {
-            o.bootstrap_write(&Path::Object(acl::OBJECT_ID), ContentFormat::Tlv, acl).ok()?;
-        }
-        Some(o)
+        let ok = o.load_record(security::OBJECT_ID, security) && o.load_record(server::OBJECT_ID, server) && o.load_record(acl::OBJECT_ID, acl);
+        ok.then_some(o)
+    }
+
+    /// Object `oid` from its persistent form (TLV of the whole object); an
+    /// empty Access Control record is no instances. False if it does not decode.
+    fn load_record(&mut self, oid: u16, rec: &[u8]) -> bool {
+        (oid == acl::OBJECT_ID && rec.is_empty()) || self.bootstrap_write(&Path::Object(oid), ContentFormat::Tlv, rec).is_ok()
     }
 }

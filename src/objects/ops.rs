@@ -314,24 +314,19 @@ fn decode_tlv_resources(items: &mut Items, inst: u16, body: &[u8]) -> Result<(),
     Ok(())
 }
 
-/// How many items a TLV write payload for `path` decodes into (as
+/// How many items a TLV write payload decodes into (as
 /// `decode_tlv_resources` makes them: a value each, an empty multiple
-/// resource one marker); what does not parse is not counted (the decoder
-/// refuses it).
-fn count_tlv_items(path: &Path, payload: &[u8]) -> usize {
-    fn resources(body: &[u8]) -> usize {
-        tlv::iter(body)
-            .map_while(Result::ok)
-            .map(|e| if e.kind == TlvType::MultipleResource { tlv::iter(e.value).map_while(Result::ok).count().max(1) } else { 1 })
-            .sum()
-    }
-    let wrapped = |body: &[u8]| -> usize {
-        tlv::iter(body).map_while(Result::ok).map(|e| if e.kind == TlvType::ObjectInstance { resources(e.value) } else { 1 }).sum()
-    };
-    match path {
-        Path::Object(_) | Path::Instance(..) => wrapped(payload),
-        _ => resources(payload),
-    }
+/// resource one marker, an object instance its resources); what does not
+/// parse is not counted (the decoder refuses it).
+fn count_tlv_items(body: &[u8]) -> usize {
+    tlv::iter(body)
+        .map_while(Result::ok)
+        .map(|e| match e.kind {
+            TlvType::ObjectInstance => count_tlv_items(e.value),
+            TlvType::MultipleResource => tlv::iter(e.value).map_while(Result::ok).count().max(1),
+            _ => 1,
+        })
+        .sum()
 }
 
 /// Decode a Write / Create payload for `path` into items (§6.4); `admit`
@@ -349,7 +344,7 @@ pub fn decode_write(
     // counted first; growing by doubling held up to twice that, and the old
     // block beside the new one while it moved (9 KB for a bootstrap write
     // of Access Control at its limits instead of 3.7 KB).
-    let room = if cf == ContentFormat::Tlv { count_tlv_items(path, payload).min(max) } else { 0 };
+    let room = if cf == ContentFormat::Tlv { count_tlv_items(payload).min(max) } else { 0 };
     let mut items = Items { defs, admit, max, out: Vec::with_capacity(room) };
     match cf {
         ContentFormat::Tlv => match *path {
