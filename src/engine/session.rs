@@ -628,10 +628,13 @@ impl Engine {
             // has sent this one. Building them all at once held every body
             // in the outbox together (24 of them with every limit reached).
             for d in due.into_iter().take(1) {
-                let Some(obj) = d.path.object().and_then(|o| self.objects.get(o)) else { continue };
                 let format = ContentFormat::from_cf(d.format);
-                let (reply, sample) = match ops::read_items(obj, env, &d.path, format) {
-                    Ok((cf, body, items)) => {
+                // An observed object that is gone ends its observation below,
+                // like a failed read: skipped, it would stay due (and first)
+                // for ever and hold back every other one.
+                let obj = d.path.object().and_then(|o| self.objects.get(o));
+                let (reply, sample) = match obj.map(|obj| (obj, ops::read_items(obj, env, &d.path, format))) {
+                    Some((obj, Ok((cf, body, items)))) => {
                         let sample = sample_of(obj, &d.path, &items);
                         let mut r = Reply::code(Code::CONTENT);
                         r.cf = Some(cf.cf());
