@@ -281,6 +281,31 @@ fn bootstrap_refusal_is_a_fatal_bootstrap_error() {
     assert!(s.e.is_stopped());
 }
 
+/// A Bootstrap-Write with more values than `MAX_BOOTSTRAP_WRITE_ITEMS` is
+/// 4.13, and the 4.13 carries Size1: one datagram, the bootstrap interface
+/// has no block-wise transfer (RFC 7959 §2.9.3).
+#[test]
+fn a_bootstrap_write_with_too_many_values_is_4_13_with_size1() {
+    let mut s = Sim::new(BTreeMap::new());
+    let req = to_bootstrap_request(&mut s);
+    s.deliver(BOOTSTRAP_CONN, &ack(&req, Code::CHANGED, &[]));
+    let mut entries = Vec::new();
+    for ri in 0..16u16 {
+        tlv::write_value(&mut entries, TlvType::ResourceInstance, ri, &Value::Int(1));
+    }
+    let mut body = Vec::new();
+    for inst in 0..10u16 {
+        let mut acl = Vec::new();
+        tlv::write_nested(&mut acl, TlvType::MultipleResource, 2, &entries);
+        tlv::write_nested(&mut body, TlvType::ObjectInstance, inst, &acl);
+    }
+    assert!(10 * 16 > crate::limits::MAX_BOOTSTRAP_WRITE_ITEMS && body.len() < 1000);
+    let r = s.request(BOOTSTRAP_CONN, Code::PUT, &["2"], Some(TLV), None, &body);
+    let m = Message::parse(&r).unwrap();
+    assert_eq!(m.code, Code::REQUEST_ENTITY_TOO_LARGE);
+    assert_eq!(m.uint_option(option::SIZE1), Some(crate::limits::MAX_DATAGRAM as u32));
+}
+
 #[test]
 fn malformed_bootstrap_writes_are_rejected_and_roll_back() {
     let mut s = Sim::new(BTreeMap::new());

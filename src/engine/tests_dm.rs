@@ -1071,6 +1071,30 @@ fn an_unknown_critical_option_is_4_02_and_nothing_is_done() {
 
 // ----- 7. Bootstrap-Request Trigger (/1/x/9) --------------------------------
 
+/// A re-bootstrap that fails returns the objects to what they were when its
+/// Bootstrap-Request went out, a DM server's earlier write included (the
+/// copy is taken then, not kept from the last boot).
+#[test]
+fn a_failed_re_bootstrap_returns_to_the_configuration_just_before_it() {
+    let mut s = registered(LONG_LIFETIME);
+    let r = s.req(Code::PUT, "1/0/1").cf(TEXT).body(b"7200");
+    assert_eq!(code_of(&s.exchange(&r)), Code::CHANGED);
+    let r = s.req(Code::POST, "1/0/9");
+    s.deliver(DM, &r.encode());
+    let dereg = s.last_sent(DM);
+    s.deliver(DM, &server_ack(&dereg, Code::DELETED, &[]));
+    let bs_req = s.one_sent(BOOTSTRAP_CONN);
+    s.deliver(BOOTSTRAP_CONN, &server_ack(&bs_req, Code::CHANGED, &[]));
+    let r = s.req(Code::PUT, "1/0").cf(TLV).body(&server_tlv(1, 60));
+    s.deliver(BOOTSTRAP_CONN, &r.encode());
+    assert_eq!(code_of(&s.take_sent(BOOTSTRAP_CONN)[0]), Code::CHANGED);
+    assert_eq!(s.e.objects().server.instances[0].lifetime_s, 60, "the bootstrap server's write, for now");
+    // The bootstrap server goes silent: the bootstrap gives up and rolls back.
+    s.advance(200_000);
+    assert!(s.deferred().iter().any(|(r, _)| *r == LWM2M_CARRIER_DEFERRED_BOOTSTRAP_SEQUENCE), "{:?}", s.events);
+    assert_eq!(s.e.objects().server.instances[0].lifetime_s, 7200, "back to the DM server's write");
+}
+
 #[test]
 fn bootstrap_request_trigger_deregisters_then_bootstraps_again() {
     let mut s = registered(LONG_LIFETIME);
