@@ -99,6 +99,16 @@ pub fn counted<R>(f: impl FnOnce() -> R) -> R {
     r
 }
 
+/// Run `f` with its allocations not counted: the harness's own records
+/// made while the library runs. What `f` allocates must also be freed
+/// outside the count.
+pub fn uncounted<R>(f: impl FnOnce() -> R) -> R {
+    let was = COUNTING.with(|c| c.replace(false));
+    let r = f();
+    COUNTING.with(|c| c.set(was));
+    r
+}
+
 /// The most heap held at once since the last [`peak_of`] began.
 pub fn peak() -> usize {
     PEAK.with(Cell::get)
