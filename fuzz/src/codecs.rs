@@ -76,7 +76,7 @@ pub fn coap_msg(data: &[u8]) {
     // The message layer of a fresh connection.
     let mut ep = Endpoint::new(0x1234, 0x5678_9abc);
     let incoming = ep.handle_datagram(Instant(1000), data);
-    let request = matches!(incoming, Incoming::Request(_));
+    let request = matches!(incoming, Incoming::Request(_) | Incoming::Repeat(_));
     let mut out = Vec::new();
     while let Some(d) = ep.poll_transmit() {
         out.push(d);

@@ -61,6 +61,14 @@ pub enum Incoming<'a> {
     Response(Message<'a>),
     /// A new request from the peer (CON or NON). Answer it with `respond()` (exactly once for a CON).
     Request(Message<'a>),
+    /// A duplicate of a CON GET with Observe that was answered: answer it
+    /// again with `respond()` from a fresh read, without registering or
+    /// cancelling again (the first copy did; a replay after a later request
+    /// of the same token could undo that request). Its answer is not cached:
+    /// an Observe answer can be a whole datagram, and four of them per
+    /// server held for EXCHANGE_LIFETIME were the largest unbounded share
+    /// of the heap.
+    Repeat(Message<'a>),
     /// Nothing for the caller: empty ACK of our request (separate response will follow), a duplicate CON
     /// (the cached response has been re-queued, RFC 7252 §4.5), a stray ACK, or a ping (CON 0.00 → RST queued).
     Handled,
@@ -104,16 +112,29 @@ struct Seen {
     received: Instant,
     /// What we answered (piggy-backed response or empty ACK), once known.
     reply: Option<Vec<u8>>,
-    /// A plain GET (no Observe): its duplicate is processed again instead of
-    /// answered from a cached copy (RFC 7252 §4.5 allows it for requests
-    /// without side effects), so the largest responses, reads, are not kept
-    /// in RAM for EXCHANGE_LIFETIME. Writes, Executes, Deletes and Observe
-    /// registrations keep their cached answer: replaying them after a later
-    /// request (a reordered duplicate) could undo that request. Set once the
-    /// request is answered (a duplicate before that is ignored).
+    /// A GET: its duplicate is read again instead of answered from a
+    /// cached copy (RFC 7252 §4.5 allows it for requests without side
+    /// effects), so the largest responses, reads, are not kept in RAM for
+    /// EXCHANGE_LIFETIME. A GET with Observe comes back as
+    /// [`Incoming::Repeat`]: read again, its registration not replayed.
+    /// Writes, Executes and Deletes keep their cached answer (they have no
+    /// payload worth the name): replaying them after a later request (a
+    /// reordered duplicate) could undo that request. Set once the request
+    /// is answered (a duplicate before that is ignored).
     reprocess: bool,
-    /// A confirmable GET without Observe.
-    plain_get: bool,
+    /// What kind of request it was.
+    kind: SeenKind,
+}
+
+/// Kinds of remembered request, for what a duplicate of it gets.
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum SeenKind {
+    /// Anything but a confirmable GET: its duplicate gets the cached answer.
+    Other,
+    /// A confirmable GET without Observe: read again ([`Incoming::Request`]).
+    PlainGet,
+    /// A confirmable GET with Observe: read again ([`Incoming::Repeat`]).
+    ObserveGet,
 }
 
 /// Reliability state of one CoAP connection.
@@ -235,7 +256,7 @@ impl Endpoint {
             .iter_mut()
             .find(|s| s.mid == request_mid && s.confirmable)
         {
-            if seen.plain_get {
+            if seen.kind != SeenKind::Other {
                 seen.reprocess = true;
             } else {
                 seen.reply = Some(bytes.clone());
@@ -364,7 +385,7 @@ impl Endpoint {
         // §4.5: duplicate detection by Message ID.
         if let Some(seen) = self.seen.iter().find(|s| s.mid == msg.mid) {
             if seen.reprocess {
-                return Incoming::Request(msg);
+                return if seen.kind == SeenKind::ObserveGet { Incoming::Repeat(msg) } else { Incoming::Request(msg) };
             }
             if let Some(reply) = &seen.reply {
                 let reply = reply.clone();
@@ -373,8 +394,12 @@ impl Endpoint {
             return Incoming::Handled;
         }
         if msg.code.is_request() {
-            let plain_get = confirmable && msg.code == Code::GET && msg.observe().is_none();
-            self.remember(now, msg.mid, confirmable, None, plain_get);
+            let kind = match (confirmable && msg.code == Code::GET, msg.observe()) {
+                (false, _) => SeenKind::Other,
+                (true, None) => SeenKind::PlainGet,
+                (true, Some(_)) => SeenKind::ObserveGet,
+            };
+            self.remember(now, msg.mid, confirmable, None, kind);
             return Incoming::Request(msg);
         }
         // A separate response (§5.2.2), matched by token (§5.3.2).
@@ -398,10 +423,10 @@ impl Endpoint {
         }
         if confirmable {
             let ack = empty(MsgType::Ack, msg.mid);
-            self.remember(now, msg.mid, true, Some(ack.clone()), false);
+            self.remember(now, msg.mid, true, Some(ack.clone()), SeenKind::Other);
             self.queue(ack);
         } else {
-            self.remember(now, msg.mid, false, None, false);
+            self.remember(now, msg.mid, false, None, SeenKind::Other);
         }
         Incoming::Response(msg)
     }
@@ -444,7 +469,7 @@ impl Endpoint {
         let _ = self.tx.push_back(bytes);
     }
 
-    fn remember(&mut self, now: Instant, mid: u16, confirmable: bool, reply: Option<Vec<u8>>, plain_get: bool) {
+    fn remember(&mut self, now: Instant, mid: u16, confirmable: bool, reply: Option<Vec<u8>>, kind: SeenKind) {
         if self.seen.is_full() {
             self.seen.pop_front();
         }
@@ -454,7 +479,7 @@ impl Endpoint {
             received: now,
             reply,
             reprocess: false,
-            plain_get,
+            kind,
         });
     }
 
@@ -774,11 +799,12 @@ mod tests {
         ));
     }
 
-    /// A duplicate of a plain CON GET (answered) is a new Request: it is read
-    /// again instead of keeping the largest responses cached. Before the
-    /// answer, and for a GET with Observe, duplicates are handled as usual.
+    /// A duplicate of an answered CON GET is read again instead of keeping
+    /// the largest responses cached: a plain GET as a new Request, a GET
+    /// with Observe as a Repeat (read, not registered again). Before the
+    /// answer a duplicate is ignored.
     #[test]
-    fn duplicate_plain_get_is_processed_again() {
+    fn duplicate_get_is_read_again() {
         let mut ep = Endpoint::new(1, 1);
         let req = build(MsgType::Con, Code::GET, 0x600, &[7], b"");
         assert!(matches!(ep.handle_datagram(at(0), &req), Incoming::Request(_)));
@@ -796,8 +822,9 @@ mod tests {
         let ans = build(MsgType::Ack, Code::CONTENT, 0x601, &[8], b"1");
         ep.respond(at(1), 0x601, ans.clone());
         drain(&mut ep);
-        assert!(matches!(ep.handle_datagram(at(2), &observe), Incoming::Handled));
-        assert_eq!(drain(&mut ep), vec![ans], "an Observe registration is answered from the cache");
+        assert!(ep.seen.iter().all(|s| s.reply.is_none()), "the Observe answer is not kept");
+        assert!(matches!(ep.handle_datagram(at(2), &observe), Incoming::Repeat(_)), "an Observe registration's duplicate is read again, not registered again");
+        assert!(drain(&mut ep).is_empty());
     }
 
     #[test]

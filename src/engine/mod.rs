@@ -948,7 +948,9 @@ impl Engine {
                     self.stop_with_error(crate::capi::LWM2M_CARRIER_ERROR_BOOTSTRAP, 0);
                 }
             }
-            Incoming::Request(m) => {
+            // The bootstrap interface has no observations: a repeated
+            // Observe GET is a request like any other.
+            Incoming::Request(m) | Incoming::Repeat(m) => {
                 // The server may start before our request's response arrives.
                 if matches!(self.step, Step::BsRequested) && self.bs_endpoint.busy() {
                     self.bs_endpoint.cancel_request();

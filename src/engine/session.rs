@@ -685,7 +685,12 @@ impl Engine {
         }
         // Take the endpoint out while the message borrows `data`.
         let mut ep = core::mem::replace(&mut s.endpoint, Endpoint::new(0, 0));
-        match ep.handle_datagram(now, data) {
+        // A Repeat is a Request that must not register or cancel again.
+        let (incoming, repeat) = match ep.handle_datagram(now, data) {
+            Incoming::Repeat(m) => (Incoming::Request(m), true),
+            other => (other, false),
+        };
+        match incoming {
             Incoming::Response(m) => {
                 self.put_endpoint(i, ep);
                 // The empty ACK of a separate response goes out before
@@ -694,7 +699,7 @@ impl Engine {
                 self.session_response(now, i, &m);
             }
             Incoming::Request(m) => {
-                let (reply, effect, changed) = self.dm_request(now, i, &m, env);
+                let (reply, effect, changed) = self.dm_request(now, i, &m, repeat, env);
                 // What the request changed is queued for flash before its
                 // 2.04: a power cut after the server heard it must not lose
                 // an acknowledged Write.
@@ -726,7 +731,8 @@ impl Engine {
                     self.defer_session(now, i, LWM2M_CARRIER_DEFERRED_SERVER_REGISTRATION, true);
                 }
             }
-            Incoming::Handled | Incoming::Malformed => self.put_endpoint(i, ep),
+            // (A Repeat became a Request above.)
+            Incoming::Handled | Incoming::Malformed | Incoming::Repeat(_) => self.put_endpoint(i, ep),
         }
     }
 
@@ -785,7 +791,7 @@ impl Engine {
     /// Serve one request of the device management and information reporting
     /// interfaces. Returns the reply, what the request asks the client to do
     /// afterwards, and a path whose values changed (for observations).
-    fn dm_request(&mut self, now: Instant, i: usize, m: &Message, env: &mut dyn Env) -> (Reply, Effect, Option<Path>) {
+    fn dm_request(&mut self, now: Instant, i: usize, m: &Message, repeat: bool, env: &mut dyn Env) -> (Reply, Effect, Option<Path>) {
         let fail = |c: Code| (Reply::code(c), Effect::None, None);
         if let Some(c) = m.unknown_critical(KNOWN_OPTIONS) {
             log!(LOG_WRN, "unknown critical option ", c);
@@ -853,7 +859,7 @@ impl Engine {
                     Err(c) => fail(c),
                 }
             }
-            Code::GET => self.read_or_observe(now, i, m, &path, accept, env),
+            Code::GET => self.read_or_observe(now, i, m, &path, accept, repeat, env),
             Code::PUT if has_query && m.payload.is_empty() => {
                 // Write-Attributes (TS §5.4.4).
                 if let Err(c) = ops::check_exists(self.objects.get(oid).unwrap_or(&self.objects.device), &path) {
@@ -892,8 +898,12 @@ impl Engine {
     }
 
     /// Read (TS §5.4.1), Observe and Cancel Observation (§5.5.1, §5.5.3),
-    /// with Block2 for large bodies (RFC 7959 §2.4).
-    fn read_or_observe(&mut self, now: Instant, i: usize, m: &Message, path: &Path, accept: Option<ContentFormat>, env: &mut dyn Env) -> (Reply, Effect, Option<Path>) {
+    /// with Block2 for large bodies (RFC 7959 §2.4). A `repeat` (duplicate
+    /// of an answered Observe GET, RFC 7252 §4.5) is read again and neither
+    /// registers nor cancels: it carries the observation's current Observe
+    /// number while its token still observes the path, else none.
+    #[allow(clippy::too_many_arguments)]
+    fn read_or_observe(&mut self, now: Instant, i: usize, m: &Message, path: &Path, accept: Option<ContentFormat>, repeat: bool, env: &mut dyn Env) -> (Reply, Effect, Option<Path>) {
         let fail = |c: Code| (Reply::code(c), Effect::None, None);
         let Some(obj) = path.object().and_then(|o| self.objects.get(o)) else { return fail(Code::NOT_FOUND) };
         let (cf, body, items) = match ops::read_items(obj, env, path, accept) {
@@ -904,6 +914,8 @@ impl Engine {
         let mut r = Reply::code(Code::CONTENT);
         r.cf = Some(cf.cf());
         match m.observe() {
+            Some(0) if repeat => r.observe = s.observations.seq_of(m.token, path),
+            _ if repeat => {}
             Some(0) => {
                 let sample = sample_of(obj, path, &items);
                 match s.observations.observe(now, m.token, *path, cf.cf(), sample) {

@@ -579,6 +579,35 @@ fn a_duplicate_request_gets_the_cached_response_without_executing_again() {
     assert_eq!(s.reboots, 1);
 }
 
+/// A retransmitted Observe registration (its ACK was lost) is read again
+/// with the observation's current Observe number, not registered again and
+/// not cached (RFC 7252 §4.5, RFC 7641 §3.4); a stale copy that arrives after
+/// the server cancelled the observation does not bring it back.
+#[test]
+fn a_duplicate_observe_is_read_again_without_registering_again() {
+    let mut s = registered_with_battery(LONG_LIFETIME, 30);
+    write_attributes(&mut s, "3/0/9", &["pmin=1"]);
+    let obs = s.req(Code::GET, "3/0/9").observe(0).token(OBS);
+    let first = s.exchange(&obs);
+    assert_eq!(first, ack_of(&obs, C_2_05, &[(option::OBSERVE, b""), (option::CONTENT_FORMAT, b"")], b"30"));
+    s.advance(2_000);
+    s.set_battery(40);
+    notification(&s.one_sent(DM), MsgType::Non, OBS, 1, b"40");
+    // The server never got our answer and retransmits: a fresh read under
+    // the observation's current number, the same observation.
+    assert_eq!(s.exchange(&obs), ack_of(&obs, C_2_05, &[(option::OBSERVE, &uint_bytes(1)), (option::CONTENT_FORMAT, b"")], b"40"));
+    s.advance(2_000);
+    s.set_battery(45);
+    notification(&s.one_sent(DM), MsgType::Non, OBS, 2, b"45");
+    // The server cancels; a late copy of the registration is a plain read.
+    let cancel = s.req(Code::GET, "3/0/9").observe(1).token(OBS);
+    assert_eq!(s.exchange(&cancel), ack_of(&cancel, C_2_05, &[(option::CONTENT_FORMAT, b"")], b"45"));
+    assert_eq!(s.exchange(&obs), ack_of(&obs, C_2_05, &[(option::CONTENT_FORMAT, b"")], b"45"), "no Observe: not observing");
+    s.advance(2_000);
+    s.set_battery(50);
+    s.assert_silent(DM, "the cancelled observation stays cancelled");
+}
+
 #[test]
 fn a_non_request_is_answered_with_a_non_response_carrying_its_token() {
     let mut s = registered_with_battery(LONG_LIFETIME, 64);

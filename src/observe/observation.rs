@@ -252,6 +252,14 @@ impl Observations {
         Ok(())
     }
 
+    /// The Observe number of the observation `token` holds on `path`, if
+    /// any: what the answer to a duplicate of its registration carries
+    /// (the newest, so the server orders it after the notifications sent
+    /// since, RFC 7641 §3.4).
+    pub fn seq_of(&self, token: &[u8], path: &Path) -> Option<u32> {
+        self.list.iter().find(|o| o.token[..] == *token && o.path == *path).map(|o| o.seq)
+    }
+
     /// Removes the observation with this token (CON notification timed out,
     /// or GET with Observe=1, RFC 7641 §3.6, §4.5).
     pub fn cancel_by_token(&mut self, token: &[u8]) -> Option<Observation> {
