@@ -16,7 +16,6 @@ use crate::limits;
 use crate::log;
 use crate::lwm2m::format::ContentFormat;
 use crate::lwm2m::path::Path;
-use crate::lwm2m::value::Value;
 use crate::objects::model::{Effect, Env, WriteMode};
 use crate::objects::ops::{self, Writer};
 use crate::objects::acl::AclOp;
@@ -198,22 +197,11 @@ fn signalled(p: &Path) -> bool {
 const MAX_PAYLOAD: usize = 1024;
 const PREFERRED_SZX: u8 = 6;
 
-/// Observation sample of the values read: the numeric value of a single
-/// numeric resource (for gt/lt/st) and a hash of their TLV form — the same
-/// whatever format the server observes in.
-fn sample_of(obj: &dyn crate::objects::model::Object, path: &Path, items: &[ops::Item]) -> Sample {
-    let mut canonical = Vec::new();
-    ops::encode_tlv(obj.defs(), path, items, &mut canonical);
-    let body = &canonical;
-    let numeric = match items {
-        [one] => match one.value.as_value() {
-            Value::Int(i) | Value::Time(i) => Some(i as f64),
-            Value::Float(f) => Some(f),
-            _ => None,
-        },
-        _ => None,
-    };
-    Sample::of_body(body, numeric)
+/// Observation sample of the values read: their digest (the same whatever
+/// format the server observes in) and the numeric value of a single
+/// numeric resource (for gt/lt/st).
+fn sample_of(d: &ops::Digest) -> Sample {
+    Sample { body_hash: d.hash, numeric: d.numeric }
 }
 
 impl Engine {
@@ -603,8 +591,7 @@ impl Engine {
             let attrs = |p: &Path| attrs_store.effective(p, pmin, pmax);
             let mut read = |p: &Path| -> Option<Sample> {
                 let obj = objects.get(p.object()?)?;
-                let items = ops::collect(obj, env, p).ok()?;
-                Some(sample_of(obj, p, &items))
+                ops::digest(obj, env, p).ok().map(|d| sample_of(&d))
             };
             s.observations.on_change(changed, &mut read, attrs);
         }
@@ -633,9 +620,9 @@ impl Engine {
                 // like a failed read: skipped, it would stay due (and first)
                 // for ever and hold back every other one.
                 let obj = d.path.object().and_then(|o| self.objects.get(o));
-                let (reply, sample) = match obj.map(|obj| (obj, ops::read_items(obj, env, &d.path, format))) {
-                    Some((obj, Ok((cf, body, items)))) => {
-                        let sample = sample_of(obj, &d.path, &items);
+                let (reply, sample) = match obj.map(|obj| ops::read_digest(obj, env, &d.path, format)) {
+                    Some(Ok((cf, body, digest))) => {
+                        let sample = sample_of(&digest);
                         let mut r = Reply::code(Code::CONTENT);
                         r.cf = Some(cf.cf());
                         r.observe = Some(d.seq);
@@ -906,7 +893,7 @@ impl Engine {
     fn read_or_observe(&mut self, now: Instant, i: usize, m: &Message, path: &Path, accept: Option<ContentFormat>, repeat: bool, env: &mut dyn Env) -> (Reply, Effect, Option<Path>) {
         let fail = |c: Code| (Reply::code(c), Effect::None, None);
         let Some(obj) = path.object().and_then(|o| self.objects.get(o)) else { return fail(Code::NOT_FOUND) };
-        let (cf, body, items) = match ops::read_items(obj, env, path, accept) {
+        let (cf, body, digest) = match ops::read_digest(obj, env, path, accept) {
             Ok(r) => r,
             Err(c) => return fail(c),
         };
@@ -917,7 +904,7 @@ impl Engine {
             Some(0) if repeat => r.observe = s.observations.seq_of(m.token, path),
             _ if repeat => {}
             Some(0) => {
-                let sample = sample_of(obj, path, &items);
+                let sample = sample_of(&digest);
                 match s.observations.observe(now, m.token, *path, cf.cf(), sample) {
                     Ok(seq) => {
                         r.observe = Some(seq);

@@ -25,6 +25,7 @@ use super::*;
 use crate::capi::*;
 use crate::coap::msg::{empty, option, Code, Message, MessageWriter, MsgType};
 use crate::lwm2m::json;
+use crate::objects::ops;
 use crate::lwm2m::tlv::{self, TlvType};
 use crate::lwm2m::value::{ResourceType, Value};
 
@@ -1533,4 +1534,49 @@ fn heap_with_every_limit_reached_at_once() {
     eprintln!("HEAP_PEAK engine_limits {peak}");
     eprintln!("HEAP_BLOCKS engine_limits {}", crate::test_alloc::peak_blocks());
     assert!(peak <= CAP, "engine heap peak {peak} B with every limit reached, over the cap {CAP} B");
+}
+/// A Read encodes each value as the object produces it (`ops::read_with`,
+/// no values gathered); its bytes are those of the values gathered and
+/// encoded afterwards, in TLV and JSON, for every object, instance,
+/// resource and resource instance, and its digest is that of the values.
+#[test]
+fn a_read_encodes_as_it_reads_the_same_bytes_as_the_gathered_values() {
+    let mut s = registered_with_battery(LONG_LIFETIME, 40);
+    s.env.device.add_error_code(LWM2M_CARRIER_ERROR_CODE_LOW_CHARGE).unwrap();
+    s.env.device.add_error_code(LWM2M_CARRIER_ERROR_CODE_EXTERNAL_SUPPLY_OFF).unwrap();
+    s.env.device.set_power_sources(&[LWM2M_CARRIER_POWER_SOURCE_INTERNAL_BATTERY, LWM2M_CARRIER_POWER_SOURCE_USB]).unwrap();
+    let objects = s.e.objects().clone();
+    let mut checked = 0;
+    for &oid in crate::objects::Objects::IDS {
+        let obj = objects.get(oid).unwrap();
+        let mut paths = vec![Path::Object(oid)];
+        for inst in obj.instances() {
+            paths.push(Path::Instance(oid, inst));
+            for d in obj.defs() {
+                paths.push(Path::Resource(oid, inst, d.id));
+                if d.multiple {
+                    for it in ops::collect(obj, &mut s.env, &Path::Resource(oid, inst, d.id)).unwrap_or_default() {
+                        paths.push(Path::ResourceInstance(oid, inst, d.id, it.ri.unwrap()));
+                    }
+                }
+            }
+        }
+        for p in &paths {
+            for cf in [ContentFormat::Tlv, ContentFormat::Json] {
+                let Ok((f, body, items)) = ops::read_items(obj, &mut s.env, p, Some(cf)) else { continue };
+                assert_eq!(f, cf);
+                let mut again = Vec::new();
+                if cf == ContentFormat::Tlv {
+                    ops::encode_tlv(obj.defs(), p, &items, &mut again);
+                } else {
+                    ops::encode_json(p, &items, &mut again);
+                }
+                assert_eq!(body, again, "{p:?} in {cf:?}");
+                let (_, _, digest) = ops::read_digest(obj, &mut s.env, p, Some(cf)).unwrap();
+                assert_eq!(digest, ops::digest(obj, &mut s.env, p).unwrap(), "{p:?}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 100, "{checked} reads checked");
 }

@@ -239,11 +239,7 @@ impl Objects {
     }
 
     fn encode(obj: &dyn Object) -> Vec<u8> {
-        let mut out = Vec::new();
-        if let Ok(items) = ops::collect(obj, &mut NoEnv, &Path::Object(obj.id())) {
-            ops::encode_tlv(obj.defs(), &Path::Object(obj.id()), &items, &mut out);
-        }
-        out
+        ops::read(obj, &mut NoEnv, &Path::Object(obj.id()), Some(ContentFormat::Tlv)).map(|(_, body)| body).unwrap_or_default()
     }
 
     /// Persistent form of the Security instances (TLV, object level).

@@ -30,23 +30,6 @@ pub struct Item {
     pub value: OwnedValue,
 }
 
-/// Collects the values a read produces.
-struct Collect<'a> {
-    inst: u16,
-    res: u16,
-    only_ri: Option<u16>,
-    out: &'a mut Vec<Item>,
-}
-
-impl Sink for Collect<'_> {
-    fn value(&mut self, ri: Option<u16>, v: &Value) {
-        if self.only_ri.is_some() && ri != self.only_ri {
-            return;
-        }
-        self.out.push(Item { inst: self.inst, res: self.res, ri, value: OwnedValue::from_value(v) });
-    }
-}
-
 /// Check that `path` names something that exists in `obj`.
 pub fn check_exists(obj: &dyn Object, path: &Path) -> Result<(), Code> {
     if let Some(i) = path.instance() {
@@ -60,10 +43,36 @@ pub fn check_exists(obj: &dyn Object, path: &Path) -> Result<(), Code> {
     Ok(())
 }
 
-/// Read every readable value under `path`.
-pub fn collect(obj: &dyn Object, env: &mut dyn Env, path: &Path) -> Result<Vec<Item>, Code> {
+/// What a read hands each value to: instance, resource, resource instance, value.
+pub type OnValue<'a> = dyn FnMut(u16, u16, Option<u16>, &Value) + 'a;
+
+/// Hands a read's values on, only those of `only_ri` when it is set.
+struct Forward<'a> {
+    inst: u16,
+    res: u16,
+    only_ri: Option<u16>,
+    count: &'a mut usize,
+    f: &'a mut OnValue<'a>,
+}
+
+impl Sink for Forward<'_> {
+    fn value(&mut self, ri: Option<u16>, v: &Value) {
+        if self.only_ri.is_some() && ri != self.only_ri {
+            return;
+        }
+        *self.count += 1;
+        (self.f)(self.inst, self.res, ri, v);
+    }
+}
+
+/// Every readable value under `path`, in order (instance, resource,
+/// resource instance), to `f` as the object produces it; how many there
+/// were. Nothing is gathered: a read of a whole object holds no more than
+/// its encoding (collecting the values first held them all, owned — 6 KB
+/// for Access Control at its limits on the host, twice that while the
+/// vector grew).
+pub fn for_each_value(obj: &dyn Object, env: &mut dyn Env, path: &Path, f: &mut OnValue) -> Result<usize, Code> {
     check_exists(obj, path)?;
-    let mut items = Vec::new();
     let instances = match path.instance() {
         Some(i) => {
             let mut v = heapless::Vec::<u16, { super::model::MAX_INSTANCES }>::new();
@@ -72,6 +81,7 @@ pub fn collect(obj: &dyn Object, env: &mut dyn Env, path: &Path) -> Result<Vec<I
         }
         None => obj.instances(),
     };
+    let mut count = 0;
     for inst in instances {
         for d in obj.defs() {
             if path.resource().is_some_and(|r| r != d.id) {
@@ -83,14 +93,105 @@ pub fn collect(obj: &dyn Object, env: &mut dyn Env, path: &Path) -> Result<Vec<I
                 }
                 continue;
             }
-            let mut c = Collect { inst, res: d.id, only_ri: path.resource_instance(), out: &mut items };
-            obj.read(env, inst, d.id, &mut c)?;
+            let mut fwd = Forward { inst, res: d.id, only_ri: path.resource_instance(), count: &mut count, f: &mut *f };
+            obj.read(env, inst, d.id, &mut fwd)?;
         }
     }
-    if path.resource_instance().is_some() && items.is_empty() {
+    if path.resource_instance().is_some() && count == 0 {
         return Err(Code::NOT_FOUND);
     }
+    Ok(count)
+}
+
+/// Read every readable value under `path`, owned (tests, fuzz oracles).
+pub fn collect(obj: &dyn Object, env: &mut dyn Env, path: &Path) -> Result<Vec<Item>, Code> {
+    let mut items = Vec::new();
+    for_each_value(obj, env, path, &mut |inst, res, ri, v| items.push(Item { inst, res, ri, value: OwnedValue::from_value(v) }))?;
     Ok(items)
+}
+
+/// A fingerprint of the values a read produced, whatever the format they
+/// are sent in (an observation's "has it changed", TS §5.1.2), and the one
+/// value when it is a number (for `gt`/`lt`/`st`).
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct Digest {
+    /// FNV-1a over each value's instance, resource, resource instance, type
+    /// and bytes: a collision at worst skips one change notification; `pmax`
+    /// still sends.
+    pub hash: u32,
+    /// The value, when exactly one Integer, Time or Float was read.
+    pub numeric: Option<f64>,
+    count: usize,
+}
+
+impl Default for Digest {
+    fn default() -> Self {
+        Digest { hash: 0x811C_9DC5, numeric: None, count: 0 }
+    }
+}
+
+impl Digest {
+    fn bytes(&mut self, b: &[u8]) {
+        for &x in b {
+            self.hash = (self.hash ^ x as u32).wrapping_mul(0x0100_0193);
+        }
+    }
+
+    /// One more value.
+    pub fn add(&mut self, inst: u16, res: u16, ri: Option<u16>, v: &Value) {
+        self.count += 1;
+        self.numeric = match (self.count, *v) {
+            (1, Value::Int(i) | Value::Time(i)) => Some(i as f64),
+            (1, Value::Float(f)) => Some(f),
+            _ => None,
+        };
+        self.bytes(&inst.to_be_bytes());
+        self.bytes(&res.to_be_bytes());
+        match ri {
+            Some(ri) => {
+                self.bytes(&[1]);
+                self.bytes(&ri.to_be_bytes());
+            }
+            None => self.bytes(&[0]),
+        }
+        match *v {
+            Value::Int(i) => {
+                self.bytes(&[1]);
+                self.bytes(&i.to_be_bytes());
+            }
+            Value::Time(i) => {
+                self.bytes(&[2]);
+                self.bytes(&i.to_be_bytes());
+            }
+            Value::Float(f) => {
+                self.bytes(&[3]);
+                self.bytes(&f.to_bits().to_be_bytes());
+            }
+            Value::Bool(b) => self.bytes(&[4, b as u8]),
+            Value::Str(t) => {
+                self.bytes(&[5]);
+                self.bytes(&(t.len() as u32).to_be_bytes());
+                self.bytes(t.as_bytes());
+            }
+            Value::Opaque(o) => {
+                self.bytes(&[6]);
+                self.bytes(&(o.len() as u32).to_be_bytes());
+                self.bytes(o);
+            }
+            Value::ObjLnk(a, b) => {
+                self.bytes(&[7]);
+                self.bytes(&a.to_be_bytes());
+                self.bytes(&b.to_be_bytes());
+            }
+        }
+    }
+}
+
+/// The values of `path`, digested (an observation's sample), unencoded.
+pub fn digest(obj: &dyn Object, env: &mut dyn Env, path: &Path) -> Result<Digest, Code> {
+    let mut d = Digest::default();
+    for_each_value(obj, env, path, &mut |inst, res, ri, v| d.add(inst, res, ri, v))?;
+    Ok(d)
 }
 
 /// The format a Read answers in (TS §6.4: TLV by default for more than one
@@ -116,36 +217,172 @@ pub fn choose_format(obj: &dyn Object, path: &Path, accept: Option<ContentFormat
 
 /// Read `path` and encode it (Read, and the body of Observe / Notify).
 pub fn read(obj: &dyn Object, env: &mut dyn Env, path: &Path, accept: Option<ContentFormat>) -> Result<(ContentFormat, Vec<u8>), Code> {
-    read_items(obj, env, path, accept).map(|(f, body, _)| (f, body))
+    read_with(obj, env, path, accept, &mut |_, _, _, _| {})
 }
 
-/// Read `path` and encode it; also return the values read, so a caller
-/// that needs them (an observation's sample) does not read twice — a read
-/// of object 4 or 7 is a round of AT commands.
-pub fn read_items(
+/// Read `path` and encode it, with the [`Digest`] of the values, so a
+/// caller that needs both (an observation's sample) does not read twice —
+/// a read of object 4 or 7 is a round of AT commands.
+pub fn read_digest(obj: &dyn Object, env: &mut dyn Env, path: &Path, accept: Option<ContentFormat>) -> Result<(ContentFormat, Vec<u8>, Digest), Code> {
+    let mut d = Digest::default();
+    let (cf, body) = read_with(obj, env, path, accept, &mut |inst, res, ri, v| d.add(inst, res, ri, v))?;
+    Ok((cf, body, d))
+}
+
+/// Read `path` and encode it; also the values read, owned (fuzz oracles, tests).
+pub fn read_items(obj: &dyn Object, env: &mut dyn Env, path: &Path, accept: Option<ContentFormat>) -> Result<(ContentFormat, Vec<u8>, Vec<Item>), Code> {
+    let mut items = Vec::new();
+    let (cf, body) = read_with(obj, env, path, accept, &mut |inst, res, ri, v| items.push(Item { inst, res, ri, value: OwnedValue::from_value(v) }))?;
+    Ok((cf, body, items))
+}
+
+/// Read `path` and encode each value as it is read, also handing it to `also`.
+fn read_with(
     obj: &dyn Object,
     env: &mut dyn Env,
     path: &Path,
     accept: Option<ContentFormat>,
-) -> Result<(ContentFormat, Vec<u8>, Vec<Item>), Code> {
+    also: &mut OnValue,
+) -> Result<(ContentFormat, Vec<u8>), Code> {
     check_exists(obj, path)?;
     let format = choose_format(obj, path, accept)?;
-    let items = collect(obj, env, path)?;
+    let defs = obj.defs();
     let mut out = Vec::new();
     match format {
-        ContentFormat::Text => {
-            let it = items.first().ok_or(Code::NOT_FOUND)?;
-            text::encode(&it.value.as_value(), &mut out);
+        ContentFormat::Text | ContentFormat::Opaque => {
+            // One value (the format is chosen for a single-value path only).
+            let mut first: Option<Result<(), Code>> = None;
+            let out = &mut out;
+            for_each_value(obj, env, path, &mut |inst, res, ri, v| {
+                also(inst, res, ri, v);
+                if first.is_some() {
+                    return;
+                }
+                first = Some(match (format, v) {
+                    (ContentFormat::Opaque, Value::Opaque(b)) => {
+                        out.extend_from_slice(b);
+                        Ok(())
+                    }
+                    (ContentFormat::Opaque, _) => Err(Code::NOT_ACCEPTABLE),
+                    (_, v) => {
+                        text::encode(v, out);
+                        Ok(())
+                    }
+                });
+            })?;
+            match first {
+                Some(r) => r?,
+                None if format == ContentFormat::Opaque => return Err(Code::NOT_ACCEPTABLE),
+                None => return Err(Code::NOT_FOUND),
+            }
         }
-        ContentFormat::Opaque => match items.first().map(|i| &i.value) {
-            Some(OwnedValue::Opaque(b)) => out.extend_from_slice(b),
-            _ => return Err(Code::NOT_ACCEPTABLE),
-        },
-        ContentFormat::Tlv => encode_tlv(obj.defs(), path, &items, &mut out),
-        ContentFormat::Json => encode_json(path, &items, &mut out),
+        ContentFormat::Tlv => {
+            let mut w = TlvOut::new(path);
+            for_each_value(obj, env, path, &mut |inst, res, ri, v| {
+                also(inst, res, ri, v);
+                w.value(&mut out, defs, inst, res, ri, v);
+            })?;
+            w.finish(&mut out);
+        }
+        ContentFormat::Json => {
+            let depth = path.depth();
+            let mut w = JsonWriter::new(&mut out, path);
+            for_each_value(obj, env, path, &mut |inst, res, ri, v| {
+                also(inst, res, ri, v);
+                w.entry(&json_name(depth, inst, res, ri), v);
+            })?;
+            w.finish();
+        }
         ContentFormat::Link => return Err(Code::NOT_ACCEPTABLE),
     }
-    Ok((format, out, items))
+    Ok((format, out))
+}
+
+/// A value's name relative to a base path of `depth` (JSON "n", §6.4.4).
+fn json_name(depth: usize, inst: u16, res: u16, ri: Option<u16>) -> heapless::Vec<u16, 3> {
+    let mut name = heapless::Vec::new();
+    if depth < 2 {
+        let _ = name.push(inst);
+    }
+    if depth < 3 {
+        let _ = name.push(res);
+    }
+    if let (Some(ri), true) = (ri, depth < 4) {
+        let _ = name.push(ri);
+    }
+    name
+}
+
+/// OMA-TLV written as values arrive (§6.4.3): at the object level each
+/// instance's resources are wrapped in an Object Instance, and a multiple
+/// resource's instances in a Multiple Resource, once their run ends (a TLV
+/// header carries its length). So a read holds its output, one instance's
+/// and one multiple resource's bytes — never the values themselves.
+struct TlvOut {
+    /// The path is an object (or the root): wrap instances.
+    wrap_instances: bool,
+    /// The path is a resource instance: bare Resource Instance entries.
+    bare_instances: bool,
+    inst: Option<u16>,
+    inst_buf: Vec<u8>,
+    multi: Option<u16>,
+    multi_buf: Vec<u8>,
+}
+
+impl TlvOut {
+    fn new(path: &Path) -> TlvOut {
+        TlvOut {
+            wrap_instances: matches!(path, Path::Object(_) | Path::Root),
+            bare_instances: matches!(path, Path::ResourceInstance(..)),
+            inst: None,
+            inst_buf: Vec::new(),
+            multi: None,
+            multi_buf: Vec::new(),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn value(&mut self, out: &mut Vec<u8>, defs: &[ResourceDef], inst: u16, res: u16, ri: Option<u16>, v: &Value) {
+        if self.bare_instances {
+            tlv::write_value(out, TlvType::ResourceInstance, ri.unwrap_or(0), v);
+            return;
+        }
+        if self.wrap_instances && self.inst != Some(inst) {
+            self.close_instance(out);
+            self.inst = Some(inst);
+        }
+        let multi = is_multi(defs, res);
+        if !multi || self.multi != Some(res) {
+            self.close_multi(out);
+        }
+        if multi {
+            self.multi = Some(res);
+            tlv::write_value(&mut self.multi_buf, TlvType::ResourceInstance, ri.unwrap_or(0), v);
+        } else {
+            let level = if self.wrap_instances { &mut self.inst_buf } else { out };
+            tlv::write_value(level, TlvType::ResourceValue, res, v);
+        }
+    }
+
+    fn close_multi(&mut self, out: &mut Vec<u8>) {
+        if let Some(res) = self.multi.take() {
+            let level = if self.wrap_instances { &mut self.inst_buf } else { out };
+            tlv::write_nested(level, TlvType::MultipleResource, res, &self.multi_buf);
+            self.multi_buf.clear();
+        }
+    }
+
+    fn close_instance(&mut self, out: &mut Vec<u8>) {
+        self.close_multi(out);
+        if let Some(i) = self.inst.take() {
+            tlv::write_nested(out, TlvType::ObjectInstance, i, &self.inst_buf);
+            self.inst_buf.clear();
+        }
+    }
+
+    fn finish(mut self, out: &mut Vec<u8>) {
+        self.close_instance(out);
+    }
 }
 
 fn is_multi(defs: &[ResourceDef], res: u16) -> bool {
@@ -169,7 +406,8 @@ fn tlv_resources(defs: &[ResourceDef], items: &[Item], out: &mut Vec<u8>) {
     }
 }
 
-/// OMA-TLV at the level of `path` (§6.4.3).
+/// OMA-TLV at the level of `path` (§6.4.3) of values already gathered
+/// (fuzz oracles and tests: a Read encodes as it reads, `TlvOut`).
 pub fn encode_tlv(defs: &[ResourceDef], path: &Path, items: &[Item], out: &mut Vec<u8>) {
     match path {
         Path::Object(_) | Path::Root => {
@@ -189,22 +427,12 @@ pub fn encode_tlv(defs: &[ResourceDef], path: &Path, items: &[Item], out: &mut V
     }
 }
 
-/// OMA LwM2M JSON with the path as base name (§6.4.4).
+/// OMA LwM2M JSON with the path as base name (§6.4.4) of values already
+/// gathered (fuzz oracles and tests; a Read encodes as it reads).
 pub fn encode_json(path: &Path, items: &[Item], out: &mut Vec<u8>) {
     let mut w = JsonWriter::new(out, path);
     for it in items {
-        let mut name: heapless::Vec<u16, 3> = heapless::Vec::new();
-        let depth = path.depth();
-        if depth < 2 {
-            let _ = name.push(it.inst);
-        }
-        if depth < 3 {
-            let _ = name.push(it.res);
-        }
-        if let (Some(ri), true) = (it.ri, depth < 4) {
-            let _ = name.push(ri);
-        }
-        w.entry(&name, &it.value.as_value());
+        w.entry(&json_name(path.depth(), it.inst, it.res, it.ri), &it.value.as_value());
     }
     w.finish();
 }
@@ -234,7 +462,12 @@ struct Items<'a> {
     admit: &'a dyn Fn(u16, u16) -> Result<(), Code>,
     /// `MAX_WRITE_ITEMS` or, for the bootstrap server, `MAX_BOOTSTRAP_WRITE_ITEMS`.
     max: usize,
-    out: Vec<Item>,
+    /// Items decoded so far.
+    count: usize,
+    /// Instances so far of each multiple resource (JSON may spread them).
+    instances: Vec<((u16, u16), usize)>,
+    /// Where each item goes as soon as it is decoded: nothing holds them all.
+    sink: &'a mut dyn FnMut(Item) -> Result<(), Code>,
 }
 
 impl Items<'_> {
@@ -262,10 +495,30 @@ impl Items<'_> {
     }
 
     fn push(&mut self, item: Item) -> Result<(), Code> {
-        if self.out.len() >= self.max {
+        if self.count >= self.max {
             return Err(Code::REQUEST_ENTITY_TOO_LARGE);
         }
-        self.out.push(item);
+        self.count += 1;
+        (self.sink)(item)
+    }
+
+    /// One more instance of multiple resource (inst, res); past
+    /// `MAX_RESOURCE_INSTANCES` → 4.13.
+    fn count_instance(&mut self, inst: u16, res: u16) -> Result<(), Code> {
+        let n = match self.instances.iter_mut().find(|(k, _)| *k == (inst, res)) {
+            Some((_, n)) => n,
+            None => {
+                self.instances.push(((inst, res), 0));
+                match self.instances.last_mut() {
+                    Some((_, n)) => n,
+                    None => return Err(Code::INTERNAL_SERVER_ERROR),
+                }
+            }
+        };
+        *n += 1;
+        if *n > limits::MAX_RESOURCE_INSTANCES {
+            return Err(Code::REQUEST_ENTITY_TOO_LARGE);
+        }
         Ok(())
     }
 }
@@ -314,23 +567,9 @@ fn decode_tlv_resources(items: &mut Items, inst: u16, body: &[u8]) -> Result<(),
     Ok(())
 }
 
-/// How many items a TLV write payload decodes into (as
-/// `decode_tlv_resources` makes them: a value each, an empty multiple
-/// resource one marker, an object instance its resources); what does not
-/// parse is not counted (the decoder refuses it).
-fn count_tlv_items(body: &[u8]) -> usize {
-    tlv::iter(body)
-        .map_while(Result::ok)
-        .map(|e| match e.kind {
-            TlvType::ObjectInstance => count_tlv_items(e.value),
-            TlvType::MultipleResource => tlv::iter(e.value).map_while(Result::ok).count().max(1),
-            _ => 1,
-        })
-        .sum()
-}
-
-/// Decode a Write / Create payload for `path` into items (§6.4); `admit`
-/// refuses an item the writer may not write, before its value is decoded.
+/// Decode a Write / Create payload for `path` into items (§6.4), all of
+/// them in a vector: for the fuzz oracles and tests; the write operations
+/// use [`decode_write_each`].
 pub fn decode_write(
     defs: &[ResourceDef],
     path: &Path,
@@ -339,13 +578,31 @@ pub fn decode_write(
     writer: Writer,
     admit: &dyn Fn(u16, u16) -> Result<(), Code>,
 ) -> Result<Vec<Item>, Code> {
+    let mut out = Vec::new();
+    decode_write_each(defs, path, cf, payload, writer, admit, &mut |it| {
+        out.push(it);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Decode a Write / Create payload for `path` (§6.4), handing each item to
+/// `sink` as it is decoded; returns how many there were. `admit` refuses an
+/// item the writer may not write, before its value is decoded. Nothing
+/// holds the items: a bootstrap write of Access Control at its limits
+/// (154 values) held 3.7 KB of them on the device, and a record's read-back
+/// check at Bootstrap-Finish as much again.
+pub fn decode_write_each(
+    defs: &[ResourceDef],
+    path: &Path,
+    cf: ContentFormat,
+    payload: &[u8],
+    writer: Writer,
+    admit: &dyn Fn(u16, u16) -> Result<(), Code>,
+    sink: &mut dyn FnMut(Item) -> Result<(), Code>,
+) -> Result<usize, Code> {
     let max = if writer == Writer::BootstrapServer { limits::MAX_BOOTSTRAP_WRITE_ITEMS } else { limits::MAX_WRITE_ITEMS };
-    // TLV: room for exactly the items the payload holds (at most `max`),
-    // counted first; growing by doubling held up to twice that, and the old
-    // block beside the new one while it moved (9 KB for a bootstrap write
-    // of Access Control at its limits instead of 3.7 KB).
-    let room = if cf == ContentFormat::Tlv { count_tlv_items(payload).min(max) } else { 0 };
-    let mut items = Items { defs, admit, max, out: Vec::with_capacity(room) };
+    let mut items = Items { defs, admit, max, count: 0, instances: Vec::new(), sink };
     match cf {
         ContentFormat::Tlv => match *path {
             Path::Object(_) => {
@@ -412,8 +669,8 @@ pub fn decode_write(
                 if ri.is_none() && is_multi(items.defs, res) {
                     return Err(Code::BAD_REQUEST);
                 }
-                if ri.is_some() && items.out.iter().filter(|it| it.inst == inst && it.res == res).count() >= limits::MAX_RESOURCE_INSTANCES {
-                    return Err(Code::REQUEST_ENTITY_TOO_LARGE);
+                if ri.is_some() {
+                    items.count_instance(inst, res)?;
                 }
                 let v = e.value(ty, &mut scratch).ok_or(Code::BAD_REQUEST)?;
                 let value = items.owned(&v)?;
@@ -445,7 +702,7 @@ pub fn decode_write(
         }
         ContentFormat::Link => return Err(Code::UNSUPPORTED_CONTENT_FORMAT),
     }
-    Ok(items.out)
+    Ok(items.count)
 }
 
 /// What a writer may write, checked per item while decoding (the same rule
@@ -474,53 +731,84 @@ pub enum Writer {
     Server,
 }
 
-/// Check decoded items against the resource table before anything is written.
-fn validate(obj: &dyn Object, items: &[Item], writer: Writer) -> Result<(), Code> {
-    for it in items {
-        let d = def(obj.defs(), it.res).ok_or(Code::NOT_FOUND)?;
-        if writer == Writer::Server && (!d.writable() || !obj.has_instance(it.inst)) {
-            return Err(if d.writable() { Code::NOT_FOUND } else { Code::METHOD_NOT_ALLOWED });
-        }
-    }
-    Ok(())
+/// Writes decoded items into an object as they come, one resource at a
+/// time: a single resource's value at once (of adjacent values for one
+/// single resource, the first), a multiple resource's instances once its
+/// run of items ends. Missing instances are created (the bootstrap server
+/// may write them; a server's items were admitted only for existing ones).
+struct Apply<'a> {
+    obj: &'a mut dyn Object,
+    env: &'a mut dyn Env,
+    mode: WriteMode,
+    /// The multiple resource being gathered (at most `MAX_RESOURCE_INSTANCES` values and a marker).
+    group: Vec<Item>,
+    /// (instance, resource) of the previous item.
+    prev: Option<(u16, u16)>,
+    effect: Effect,
 }
 
-/// Apply decoded items (grouped per resource) to `obj`.
-pub fn apply_write(
+impl Apply<'_> {
+    fn item(&mut self, it: Item) -> Result<(), Code> {
+        let key = (it.inst, it.res);
+        if self.prev != Some(key) {
+            self.flush()?;
+        } else if !is_multi(self.obj.defs(), it.res) {
+            return Ok(());
+        }
+        self.prev = Some(key);
+        if !self.obj.has_instance(it.inst) {
+            self.obj.create(it.inst).map_err(|_| Code::INTERNAL_SERVER_ERROR)?;
+        }
+        if is_multi(self.obj.defs(), it.res) {
+            self.group.push(it);
+            return Ok(());
+        }
+        let e = self.obj.write(self.env, it.inst, it.res, &WriteValue::Single(&it.value), self.mode)?;
+        self.note(e);
+        Ok(())
+    }
+
+    /// Write the multiple resource gathered so far.
+    fn flush(&mut self) -> Result<(), Code> {
+        let Some(&Item { inst, res, .. }) = self.group.first() else { return Ok(()) };
+        let list: Vec<(u16, OwnedValue)> = self.group.drain(..).filter_map(|it| it.ri.map(|ri| (ri, it.value))).collect();
+        let e = self.obj.write(self.env, inst, res, &WriteValue::Multi(&list), self.mode)?;
+        self.note(e);
+        Ok(())
+    }
+
+    fn note(&mut self, e: Effect) {
+        if e != Effect::None {
+            self.effect = e;
+        }
+    }
+}
+
+/// Decode `payload` twice: first only to check it (every item admitted,
+/// every value of its type, the limits), then to write it — so a payload
+/// refused anywhere changes nothing, and no more than one resource's values
+/// are held at a time. `before_apply` runs between the two (Replace: the
+/// instance is emptied once the payload is known good).
+#[allow(clippy::too_many_arguments)]
+fn check_then_apply(
     obj: &mut dyn Object,
     env: &mut dyn Env,
-    items: &[Item],
+    path: &Path,
+    cf: ContentFormat,
+    payload: &[u8],
     mode: WriteMode,
     writer: Writer,
+    admit_as: Writer,
+    before_apply: &mut dyn FnMut(&mut dyn Object) -> Result<(), Code>,
 ) -> Result<Effect, Code> {
-    validate(obj, items, writer)?;
-    for it in items {
-        if !obj.has_instance(it.inst) {
-            obj.create(it.inst).map_err(|_| Code::INTERNAL_SERVER_ERROR)?;
-        }
-    }
-    let mut effect = Effect::None;
-    for group in items.chunk_by(|a, b| a.inst == b.inst && a.res == b.res) {
-        let [first, ..] = group else { continue };
-        let (inst, res) = (first.inst, first.res);
-        let e = if is_multi(obj.defs(), res) {
-            let list: Vec<(u16, OwnedValue)> =
-                group.iter().filter_map(|it| it.ri.map(|ri| (ri, it.value.clone()))).collect();
-            // A single resource instance written on its own path is an update.
-            let m = if group.iter().all(|it| it.ri.is_some()) && group.len() == 1 && mode == WriteMode::Update {
-                WriteMode::Update
-            } else {
-                mode
-            };
-            obj.write(env, inst, res, &WriteValue::Multi(&list), m)?
-        } else {
-            obj.write(env, inst, res, &WriteValue::Single(&first.value), mode)?
-        };
-        if e != Effect::None {
-            effect = e;
-        }
-    }
-    Ok(effect)
+    let defs = obj.defs();
+    decode_write_each(defs, path, cf, payload, writer, &admit_for(obj, admit_as), &mut |_| Ok(()))?;
+    before_apply(obj)?;
+    let mut apply = Apply { obj, env, mode, group: Vec::new(), prev: None, effect: Effect::None };
+    // Everything was admitted above; the second decode cannot refuse.
+    decode_write_each(defs, path, cf, payload, writer, &|_, _| Ok(()), &mut |it| apply.item(it))?;
+    apply.flush()?;
+    Ok(apply.effect)
 }
 
 /// Decode and apply a Write on `path` (TS §5.4.3).
@@ -545,12 +833,16 @@ pub fn write(
             }
         }
     }
-    let items = decode_write(obj.defs(), path, cf, payload, writer, &admit_for(obj, writer))?;
-    if let (Path::Instance(_, inst), WriteMode::Replace, Writer::Server) = (*path, mode, writer) {
-        validate(obj, &items, writer)?;
-        obj.replace_instance(inst);
-    }
-    apply_write(obj, env, &items, mode, writer)
+    let replace = match (*path, mode, writer) {
+        (Path::Instance(_, inst), WriteMode::Replace, Writer::Server) => Some(inst),
+        _ => None,
+    };
+    check_then_apply(obj, env, path, cf, payload, mode, writer, writer, &mut |obj| {
+        if let Some(inst) = replace {
+            obj.replace_instance(inst);
+        }
+        Ok(())
+    })
 }
 
 /// Execute `path` (TS §5.4.5): resource level only.
@@ -582,20 +874,22 @@ pub fn create(obj: &mut dyn Object, env: &mut dyn Env, path: &Path, cf: ContentF
         Some(i) => i,
         None => (0..super::model::MAX_INSTANCES as u16 * 4).find(|i| !obj.has_instance(*i)).ok_or(Code::INTERNAL_SERVER_ERROR)?,
     };
-    let items = match explicit {
-        Some(_) => decode_write(obj.defs(), &Path::Object(o), cf, payload, Writer::Server, &admit_for(obj, Writer::BootstrapServer))?,
-        None => decode_write(obj.defs(), &Path::Instance(o, inst), cf, payload, Writer::Server, &admit_for(obj, Writer::BootstrapServer))?,
+    let at = match explicit {
+        Some(_) => Path::Object(o),
+        None => Path::Instance(o, inst),
     };
-    for it in &items {
-        if def(obj.defs(), it.res).is_none() {
-            return Err(Code::NOT_FOUND);
-        }
-    }
-    obj.create(inst)?;
-    match apply_write(obj, env, &items, WriteMode::Replace, Writer::BootstrapServer) {
+    let mut created = false;
+    let result = check_then_apply(obj, env, &at, cf, payload, WriteMode::Replace, Writer::Server, Writer::BootstrapServer, &mut |obj| {
+        obj.create(inst)?;
+        created = true;
+        Ok(())
+    });
+    match result {
         Ok(_) => Ok(inst),
         Err(c) => {
-            let _ = obj.delete(inst);
+            if created {
+                let _ = obj.delete(inst);
+            }
             Err(c)
         }
     }
