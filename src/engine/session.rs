@@ -20,7 +20,7 @@ use crate::objects::model::{Effect, Env, WriteMode};
 use crate::objects::ops::{self, Writer};
 use crate::objects::acl::AclOp;
 use crate::objects::{security, server};
-use crate::observe::attributes::{parse_write_attributes, AttributeStore, Attributes};
+use crate::observe::attributes::{parse_write_attributes, AttrError, AttributeStore, Attributes};
 use crate::observe::observation::{Observations, Sample};
 use crate::os::err;
 use crate::time::Instant;
@@ -250,12 +250,18 @@ impl Engine {
             self.sessions = sessions;
             // A server we come back to with an Update still observes what it
             // observed before the reboot (TS §5.5.1).
+            let mut restored_attrs = 0;
             for (conn, rec) in core::mem::take(&mut self.stored_reporting) {
                 let Some(s) = self.sessions.iter_mut().find(|s| s.conn == conn) else { continue };
                 if !self.locations.iter().any(|(ssid, _)| *ssid == s.ssid) {
                     continue;
                 }
                 if let Some((attrs, observations)) = super::reporting_store::decode(&rec, now) {
+                    if restored_attrs + attrs.len() > crate::observe::MAX_ATTRIBUTE_ENTRIES_IN_ALL {
+                        log!(LOG_WRN, "stored attributes of server ", s.ssid, " past the limit of all servers: not restored");
+                        continue;
+                    }
+                    restored_attrs += attrs.len();
                     log!(LOG_INF, "restored ", observations.len(), " observations of server ", s.ssid);
                     s.attrs = attrs;
                     s.observations = observations;
@@ -856,7 +862,12 @@ impl Engine {
                     Ok(c) => c,
                     Err(e) => return fail(e.code()),
                 };
+                let in_all: usize = self.sessions.iter().map(|s| s.attrs.len()).sum();
                 let Some(s) = self.sessions.get_mut(i) else { return fail(Code::INTERNAL_SERVER_ERROR) };
+                if in_all >= crate::observe::MAX_ATTRIBUTE_ENTRIES_IN_ALL && s.attrs.would_add(&path, &change) {
+                    log!(LOG_WRN, "attributes of all servers at their limit: ", in_all as u32);
+                    return fail(AttrError::Full.code());
+                }
                 match s.attrs.apply(&path, &change) {
                     Ok(()) => {
                         self.persist_reporting(i);

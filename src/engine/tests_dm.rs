@@ -1413,10 +1413,11 @@ fn heap_peak_over_a_lifecycle_stays_under_the_cap() {
 
 /// The engine's heap with every bound of `limits.rs` and `observe` reached at
 /// once, on every server: three servers whose accounts are at their URI,
-/// identity and key limits; 14 Access Control instances of 8 entries; on each
-/// server 16 attribute entries, 8 observations of whole objects, a Block1
-/// transfer held 16 bytes short of its limit; then every observation falls
-/// due together and each server reads the whole Device object in JSON.
+/// identity and key limits; 14 Access Control instances of 8 entries; 16
+/// attribute entries on each server up to the 30 of all servers; 8
+/// observations of whole objects on each; a Block1 transfer held 16 bytes
+/// short of its limit; then every observation falls due together and each
+/// server reads the whole Device object in JSON.
 /// `scripts/heap.py` prints the figure next to the lifecycle's.
 #[test]
 fn heap_with_every_limit_reached_at_once() {
@@ -1491,10 +1492,25 @@ fn heap_with_every_limit_reached_at_once() {
         assert_eq!(attr_paths.len(), crate::observe::MAX_ATTRIBUTE_ENTRIES);
         let observed = ["3", "3/0", "4", "4/0", "7", "7/0", "1", "5"];
         assert_eq!(observed.len(), crate::observe::MAX_OBSERVATIONS);
+        let mut in_all = 0;
         for conn in 1..=3u8 {
             for p in attr_paths {
                 let r = s.req(Code::PUT, p).query("pmin=1").query("pmax=30");
-                assert_eq!(code_of(&exchange(&mut s, conn, &r)), Code::CHANGED, "attributes on {p}");
+                // 16 levels per server, 30 of all servers together: the
+                // second server's last two and all of the third's are
+                // refused (5.00).
+                let code = code_of(&exchange(&mut s, conn, &r));
+                if in_all < crate::observe::MAX_ATTRIBUTE_ENTRIES_IN_ALL {
+                    assert_eq!(code, Code::CHANGED, "attributes on {p} of {conn}");
+                    in_all += 1;
+                } else {
+                    assert_eq!(code, Code::INTERNAL_SERVER_ERROR, "attributes on {p} of {conn} past the limit of all servers");
+                }
+            }
+            if conn == 3 {
+                // At the limit a level that has attributes still changes.
+                let r = s.req(Code::PUT, "3").query("pmax=40");
+                assert_eq!(code_of(&exchange(&mut s, 2, &r)), Code::CHANGED, "a level already set, at the limit");
             }
             eprintln!("HEAP_PHASE limits_attrs{conn} {} {}", crate::test_alloc::current(), crate::test_alloc::peak());
             for (k, p) in observed.iter().enumerate() {

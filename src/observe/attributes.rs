@@ -326,6 +326,14 @@ impl AttributeStore {
         Ok(())
     }
 
+    /// Would [`apply`](Self::apply) add a level (rather than change or
+    /// remove one)? What the all-servers limit counts.
+    pub fn would_add(&self, path: &Path, change: &AttrChange) -> bool {
+        let mut attrs = Attributes::default();
+        change.apply_to(&mut attrs);
+        self.find(path).is_none() && !attrs.is_empty()
+    }
+
     /// The attributes in force for `path` (§5.1.1 rules 3 to 5): each one
     /// from the deepest of Resource, Object Instance, Object level that sets
     /// it (a Resource Instance path uses its Resource's), else `pmin` is
@@ -398,6 +406,20 @@ mod tests {
 
     fn write(store: &mut AttributeStore, path: Path, query: &str) -> Result<(), AttrError> {
         store.apply(&path, &parse(query, path)?)
+    }
+
+    /// What the limit of all servers counts: a level that would be added,
+    /// not one changed or cleared.
+    #[test]
+    fn would_add_counts_new_levels_only() {
+        let mut store = AttributeStore::new();
+        let battery = Path::Resource(3, 0, 9);
+        assert!(store.would_add(&battery, &parse("pmin=5", battery).unwrap()));
+        write(&mut store, battery, "pmin=5").unwrap();
+        assert!(!store.would_add(&battery, &parse("pmax=50", battery).unwrap()), "a change");
+        let other = Path::Instance(3, 0);
+        assert!(!store.would_add(&other, &parse("pmin", other).unwrap()), "clearing an unset level adds nothing");
+        assert!(store.would_add(&other, &parse("pmax=9", other).unwrap()));
     }
 
     const BATTERY: Path = Path::Resource(3, 0, 9);

@@ -29,6 +29,12 @@ pub use observation::{body_hash, Due, Observation, Observations, ObserveError, S
 /// (`LWM2M_MAX_OBSERVABLES_WITH_ATTRIBUTES`).
 pub const MAX_ATTRIBUTE_ENTRIES: usize = 16;
 
+/// Most levels with attributes of all servers together, as the original's
+/// 30 in all: three servers at 16 each would hold 48 (3.8 KB on the
+/// device), and every bound must fit the heap the module reserves at once.
+/// One more → [`AttrError::Full`] (5.00).
+pub const MAX_ATTRIBUTE_ENTRIES_IN_ALL: usize = 30;
+
 /// Most observations per server; one more → [`ObserveError::Full`]. The
 /// original kept 26 in all (`CONFIG_NRF_COAP_OBSERVE_MAX_NUM_OBSERVERS`).
 pub const MAX_OBSERVATIONS: usize = 8;
