@@ -177,7 +177,7 @@ fn decode_write_round_trip(oid: u16, path: &Path, cf: ContentFormat, payload: &[
     let objects = Objects::default();
     let obj = objects.get(oid).unwrap();
     let defs = obj.defs();
-    let Ok(items) = ops::decode_write(defs, path, cf, payload, Writer::BootstrapServer, &|_, _| Ok(())) else { return };
+    let Ok(items) = ops::decode_write(defs, path, cf, payload, Writer::BootstrapServer) else { return };
     for it in &items {
         let d = defs.iter().find(|d| d.id == it.res).unwrap_or_else(|| panic!("decoded resource {} not in the table", it.res));
         // An empty Multiple Resource TLV decodes to a marker item (no
@@ -221,7 +221,7 @@ fn decode_write_round_trip(oid: u16, path: &Path, cf: ContentFormat, payload: &[
         ContentFormat::Tlv => ops::encode_tlv(defs, path, &items, &mut body),
         _ => ops::encode_json(path, &items, &mut body),
     }
-    let back = ops::decode_write(defs, path, cf, &body, Writer::BootstrapServer, &|_, _| Ok(())).unwrap_or_else(|c| panic!("re-encoded {cf:?} refused with {c:?}: {}", String::from_utf8_lossy(&body)));
+    let back = ops::decode_write(defs, path, cf, &body, Writer::BootstrapServer).unwrap_or_else(|c| panic!("re-encoded {cf:?} refused with {c:?}: {}", String::from_utf8_lossy(&body)));
     // A JSON document names each value once; TLV items of one resource
     // instance may come twice in the input and once in the output.
     assert_eq!(back.len(), items.len(), "{cf:?} round trip changed the number of items: {items:?} -> {back:?}");

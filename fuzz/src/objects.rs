@@ -481,7 +481,7 @@ fn check_read(obj: &dyn lwm2m_carrier::objects::model::Object, env: &mut FuzzEnv
             if items.is_empty() {
                 return;
             }
-            let back = ops::decode_write(defs, p, cf, &body, Writer::BootstrapServer, &|_, _| Ok(()))
+            let back = ops::decode_write(defs, p, cf, &body, Writer::BootstrapServer)
                 .unwrap_or_else(|c| panic!("Read of {p:?} in {cf:?} does not decode ({c:?}): {}", String::from_utf8_lossy(&body)));
             assert_eq!(back.len(), items.len(), "Read of {p:?} in {cf:?}: {items:?} -> {back:?}");
             for (a, b) in items.iter().zip(&back) {

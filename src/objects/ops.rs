@@ -43,35 +43,107 @@ pub fn check_exists(obj: &dyn Object, path: &Path) -> Result<(), Code> {
     Ok(())
 }
 
-/// What a read hands each value to: instance, resource, resource instance, value.
-pub type OnValue<'a> = dyn FnMut(u16, u16, Option<u16>, &Value) + 'a;
+/// Where a read's values go besides their encoding. An enum, not a
+/// closure: the calls stay direct, so `scripts/stack.py` follows them
+/// instead of bounding an indirect call by every function it could reach.
+enum Also<'a> {
+    Nothing,
+    Digest(&'a mut Digest),
+    Collect(&'a mut Vec<Item>),
+}
+
+/// How a read's values are encoded as they come.
+enum Encoder<'a> {
+    /// None (a digest or the values alone).
+    Nothing,
+    /// The first value as plain text, or as opaque bytes (a single-value path).
+    First { opaque: bool, out: &'a mut Vec<u8>, result: Option<Result<(), Code>> },
+    Tlv { w: TlvOut, defs: &'static [ResourceDef], out: &'a mut Vec<u8> },
+    Json { w: JsonWriter<'a>, depth: usize },
+}
+
+/// A read's destination: its encoder and what else takes each value.
+struct Values<'a> {
+    enc: Encoder<'a>,
+    also: Also<'a>,
+}
+
+impl Values<'_> {
+    fn value(&mut self, inst: u16, res: u16, ri: Option<u16>, v: &Value) {
+        match &mut self.also {
+            Also::Nothing => {}
+            Also::Digest(d) => d.add(inst, res, ri, v),
+            Also::Collect(items) => items.push(Item { inst, res, ri, value: OwnedValue::from_value(v) }),
+        }
+        match &mut self.enc {
+            Encoder::Nothing => {}
+            Encoder::First { result: Some(_), .. } => {}
+            Encoder::First { opaque, out, result } => {
+                *result = Some(match (*opaque, v) {
+                    (true, Value::Opaque(b)) => {
+                        out.extend_from_slice(b);
+                        Ok(())
+                    }
+                    (true, _) => Err(Code::NOT_ACCEPTABLE),
+                    (false, v) => {
+                        text::encode(v, out);
+                        Ok(())
+                    }
+                });
+            }
+            Encoder::Tlv { w, defs, out } => w.value(out, defs, inst, res, ri, v),
+            Encoder::Json { w, depth } => {
+                w.entry(&json_name(*depth, inst, res, ri), v);
+            }
+        }
+    }
+
+    /// Close the encoding: the wrappers TLV still owes, JSON's end; a
+    /// single-value format that got no value, or not an opaque one, fails.
+    fn finish(self) -> Result<(), Code> {
+        match self.enc {
+            Encoder::Nothing => Ok(()),
+            Encoder::First { result: Some(r), .. } => r,
+            Encoder::First { opaque: true, result: None, .. } => Err(Code::NOT_ACCEPTABLE),
+            Encoder::First { result: None, .. } => Err(Code::NOT_FOUND),
+            Encoder::Tlv { w, out, .. } => {
+                w.finish(out);
+                Ok(())
+            }
+            Encoder::Json { w, .. } => {
+                w.finish();
+                Ok(())
+            }
+        }
+    }
+}
 
 /// Hands a read's values on, only those of `only_ri` when it is set.
-struct Forward<'a> {
+struct Forward<'a, 'b> {
     inst: u16,
     res: u16,
     only_ri: Option<u16>,
     count: &'a mut usize,
-    f: &'a mut OnValue<'a>,
+    to: &'a mut Values<'b>,
 }
 
-impl Sink for Forward<'_> {
+impl Sink for Forward<'_, '_> {
     fn value(&mut self, ri: Option<u16>, v: &Value) {
         if self.only_ri.is_some() && ri != self.only_ri {
             return;
         }
         *self.count += 1;
-        (self.f)(self.inst, self.res, ri, v);
+        self.to.value(self.inst, self.res, ri, v);
     }
 }
 
 /// Every readable value under `path`, in order (instance, resource,
-/// resource instance), to `f` as the object produces it; how many there
+/// resource instance), to `to` as the object produces it; how many there
 /// were. Nothing is gathered: a read of a whole object holds no more than
 /// its encoding (collecting the values first held them all, owned — 6 KB
 /// for Access Control at its limits on the host, twice that while the
 /// vector grew).
-pub fn for_each_value(obj: &dyn Object, env: &mut dyn Env, path: &Path, f: &mut OnValue) -> Result<usize, Code> {
+fn for_each_value(obj: &dyn Object, env: &mut dyn Env, path: &Path, to: &mut Values) -> Result<usize, Code> {
     check_exists(obj, path)?;
     let instances = match path.instance() {
         Some(i) => {
@@ -93,7 +165,7 @@ pub fn for_each_value(obj: &dyn Object, env: &mut dyn Env, path: &Path, f: &mut 
                 }
                 continue;
             }
-            let mut fwd = Forward { inst, res: d.id, only_ri: path.resource_instance(), count: &mut count, f: &mut *f };
+            let mut fwd = Forward { inst, res: d.id, only_ri: path.resource_instance(), count: &mut count, to: &mut *to };
             obj.read(env, inst, d.id, &mut fwd)?;
         }
     }
@@ -106,7 +178,7 @@ pub fn for_each_value(obj: &dyn Object, env: &mut dyn Env, path: &Path, f: &mut 
 /// Read every readable value under `path`, owned (tests, fuzz oracles).
 pub fn collect(obj: &dyn Object, env: &mut dyn Env, path: &Path) -> Result<Vec<Item>, Code> {
     let mut items = Vec::new();
-    for_each_value(obj, env, path, &mut |inst, res, ri, v| items.push(Item { inst, res, ri, value: OwnedValue::from_value(v) }))?;
+    for_each_value(obj, env, path, &mut Values { enc: Encoder::Nothing, also: Also::Collect(&mut items) })?;
     Ok(items)
 }
 
@@ -190,7 +262,7 @@ impl Digest {
 /// The values of `path`, digested (an observation's sample), unencoded.
 pub fn digest(obj: &dyn Object, env: &mut dyn Env, path: &Path) -> Result<Digest, Code> {
     let mut d = Digest::default();
-    for_each_value(obj, env, path, &mut |inst, res, ri, v| d.add(inst, res, ri, v))?;
+    for_each_value(obj, env, path, &mut Values { enc: Encoder::Nothing, also: Also::Digest(&mut d) })?;
     Ok(d)
 }
 
@@ -217,7 +289,7 @@ pub fn choose_format(obj: &dyn Object, path: &Path, accept: Option<ContentFormat
 
 /// Read `path` and encode it (Read, and the body of Observe / Notify).
 pub fn read(obj: &dyn Object, env: &mut dyn Env, path: &Path, accept: Option<ContentFormat>) -> Result<(ContentFormat, Vec<u8>), Code> {
-    read_with(obj, env, path, accept, &mut |_, _, _, _| {})
+    read_with(obj, env, path, accept, Also::Nothing)
 }
 
 /// Read `path` and encode it, with the [`Digest`] of the values, so a
@@ -225,76 +297,32 @@ pub fn read(obj: &dyn Object, env: &mut dyn Env, path: &Path, accept: Option<Con
 /// a read of object 4 or 7 is a round of AT commands.
 pub fn read_digest(obj: &dyn Object, env: &mut dyn Env, path: &Path, accept: Option<ContentFormat>) -> Result<(ContentFormat, Vec<u8>, Digest), Code> {
     let mut d = Digest::default();
-    let (cf, body) = read_with(obj, env, path, accept, &mut |inst, res, ri, v| d.add(inst, res, ri, v))?;
+    let (cf, body) = read_with(obj, env, path, accept, Also::Digest(&mut d))?;
     Ok((cf, body, d))
 }
 
 /// Read `path` and encode it; also the values read, owned (fuzz oracles, tests).
 pub fn read_items(obj: &dyn Object, env: &mut dyn Env, path: &Path, accept: Option<ContentFormat>) -> Result<(ContentFormat, Vec<u8>, Vec<Item>), Code> {
     let mut items = Vec::new();
-    let (cf, body) = read_with(obj, env, path, accept, &mut |inst, res, ri, v| items.push(Item { inst, res, ri, value: OwnedValue::from_value(v) }))?;
+    let (cf, body) = read_with(obj, env, path, accept, Also::Collect(&mut items))?;
     Ok((cf, body, items))
 }
 
 /// Read `path` and encode each value as it is read, also handing it to `also`.
-fn read_with(
-    obj: &dyn Object,
-    env: &mut dyn Env,
-    path: &Path,
-    accept: Option<ContentFormat>,
-    also: &mut OnValue,
-) -> Result<(ContentFormat, Vec<u8>), Code> {
+fn read_with(obj: &dyn Object, env: &mut dyn Env, path: &Path, accept: Option<ContentFormat>, also: Also) -> Result<(ContentFormat, Vec<u8>), Code> {
     check_exists(obj, path)?;
     let format = choose_format(obj, path, accept)?;
-    let defs = obj.defs();
     let mut out = Vec::new();
-    match format {
-        ContentFormat::Text | ContentFormat::Opaque => {
-            // One value (the format is chosen for a single-value path only).
-            let mut first: Option<Result<(), Code>> = None;
-            let out = &mut out;
-            for_each_value(obj, env, path, &mut |inst, res, ri, v| {
-                also(inst, res, ri, v);
-                if first.is_some() {
-                    return;
-                }
-                first = Some(match (format, v) {
-                    (ContentFormat::Opaque, Value::Opaque(b)) => {
-                        out.extend_from_slice(b);
-                        Ok(())
-                    }
-                    (ContentFormat::Opaque, _) => Err(Code::NOT_ACCEPTABLE),
-                    (_, v) => {
-                        text::encode(v, out);
-                        Ok(())
-                    }
-                });
-            })?;
-            match first {
-                Some(r) => r?,
-                None if format == ContentFormat::Opaque => return Err(Code::NOT_ACCEPTABLE),
-                None => return Err(Code::NOT_FOUND),
-            }
-        }
-        ContentFormat::Tlv => {
-            let mut w = TlvOut::new(path);
-            for_each_value(obj, env, path, &mut |inst, res, ri, v| {
-                also(inst, res, ri, v);
-                w.value(&mut out, defs, inst, res, ri, v);
-            })?;
-            w.finish(&mut out);
-        }
-        ContentFormat::Json => {
-            let depth = path.depth();
-            let mut w = JsonWriter::new(&mut out, path);
-            for_each_value(obj, env, path, &mut |inst, res, ri, v| {
-                also(inst, res, ri, v);
-                w.entry(&json_name(depth, inst, res, ri), v);
-            })?;
-            w.finish();
-        }
+    let enc = match format {
+        // One value (the format is chosen for a single-value path only).
+        ContentFormat::Text | ContentFormat::Opaque => Encoder::First { opaque: format == ContentFormat::Opaque, out: &mut out, result: None },
+        ContentFormat::Tlv => Encoder::Tlv { w: TlvOut::new(path), defs: obj.defs(), out: &mut out },
+        ContentFormat::Json => Encoder::Json { w: JsonWriter::new(&mut out, path), depth: path.depth() },
         ContentFormat::Link => return Err(Code::NOT_ACCEPTABLE),
-    }
+    };
+    let mut values = Values { enc, also };
+    for_each_value(obj, env, path, &mut values)?;
+    values.finish()?;
     Ok((format, out))
 }
 
@@ -456,10 +484,10 @@ fn decode_tlv_value(v: &[u8], ty: ResourceType) -> Result<Value<'_>, Code> {
 /// `MAX_WRITE_ITEMS` items, or a multiple resource with more than
 /// `MAX_RESOURCE_INSTANCES` instances, is refused with 4.13. So what a
 /// peer sends never sizes an allocation past these limits.
-struct Items<'a> {
+struct Items<'a, 'b> {
     defs: &'a [ResourceDef],
     /// May this writer write (instance, resource)? The code if not.
-    admit: &'a dyn Fn(u16, u16) -> Result<(), Code>,
+    admit: Admit<'a>,
     /// `MAX_WRITE_ITEMS` or, for the bootstrap server, `MAX_BOOTSTRAP_WRITE_ITEMS`.
     max: usize,
     /// Items decoded so far.
@@ -467,14 +495,26 @@ struct Items<'a> {
     /// Instances so far of each multiple resource (JSON may spread them).
     instances: Vec<((u16, u16), usize)>,
     /// Where each item goes as soon as it is decoded: nothing holds them all.
-    sink: &'a mut dyn FnMut(Item) -> Result<(), Code>,
+    sink: &'a mut ItemSink<'b>,
 }
 
-impl Items<'_> {
+/// Where a write's decoded items go. An enum, not a closure: the calls stay
+/// direct, so `scripts/stack.py` follows them instead of bounding an
+/// indirect call by every function it could reach.
+pub enum ItemSink<'b> {
+    /// Nowhere: the payload is only checked.
+    Check,
+    /// Into the object, as they come.
+    Apply(Apply<'b>),
+    /// Into a vector (fuzz oracles and tests).
+    Collect(Vec<Item>),
+}
+
+impl Items<'_, '_> {
     /// Type of (inst, res) if the writer may write it.
     fn admit(&self, inst: u16, res: u16) -> Result<ResourceType, Code> {
         let ty = ty_of(self.defs, res)?;
-        (self.admit)(inst, res)?;
+        self.admit.check(inst, res)?;
         Ok(ty)
     }
 
@@ -499,7 +539,14 @@ impl Items<'_> {
             return Err(Code::REQUEST_ENTITY_TOO_LARGE);
         }
         self.count += 1;
-        (self.sink)(item)
+        match self.sink {
+            ItemSink::Check => Ok(()),
+            ItemSink::Apply(a) => a.item(item),
+            ItemSink::Collect(v) => {
+                v.push(item);
+                Ok(())
+            }
+        }
     }
 
     /// One more instance of multiple resource (inst, res); past
@@ -570,20 +617,13 @@ fn decode_tlv_resources(items: &mut Items, inst: u16, body: &[u8]) -> Result<(),
 /// Decode a Write / Create payload for `path` into items (§6.4), all of
 /// them in a vector: for the fuzz oracles and tests; the write operations
 /// use [`decode_write_each`].
-pub fn decode_write(
-    defs: &[ResourceDef],
-    path: &Path,
-    cf: ContentFormat,
-    payload: &[u8],
-    writer: Writer,
-    admit: &dyn Fn(u16, u16) -> Result<(), Code>,
-) -> Result<Vec<Item>, Code> {
-    let mut out = Vec::new();
-    decode_write_each(defs, path, cf, payload, writer, admit, &mut |it| {
-        out.push(it);
-        Ok(())
-    })?;
-    Ok(out)
+pub fn decode_write(defs: &[ResourceDef], path: &Path, cf: ContentFormat, payload: &[u8], writer: Writer) -> Result<Vec<Item>, Code> {
+    let mut sink = ItemSink::Collect(Vec::new());
+    decode_write_each(defs, path, cf, payload, writer, Admit::All, &mut sink)?;
+    match sink {
+        ItemSink::Collect(v) => Ok(v),
+        _ => Ok(Vec::new()),
+    }
 }
 
 /// Decode a Write / Create payload for `path` (§6.4), handing each item to
@@ -598,8 +638,8 @@ pub fn decode_write_each(
     cf: ContentFormat,
     payload: &[u8],
     writer: Writer,
-    admit: &dyn Fn(u16, u16) -> Result<(), Code>,
-    sink: &mut dyn FnMut(Item) -> Result<(), Code>,
+    admit: Admit,
+    sink: &mut ItemSink,
 ) -> Result<usize, Code> {
     let max = if writer == Writer::BootstrapServer { limits::MAX_BOOTSTRAP_WRITE_ITEMS } else { limits::MAX_WRITE_ITEMS };
     let mut items = Items { defs, admit, max, count: 0, instances: Vec::new(), sink };
@@ -705,13 +745,27 @@ pub fn decode_write_each(
     Ok(items.count)
 }
 
-/// What a writer may write, checked per item while decoding (the same rule
-/// as `validate`): a server only writable resources of existing instances.
-fn admit_for<'a>(obj: &'a dyn Object, writer: Writer) -> impl Fn(u16, u16) -> Result<(), Code> + 'a {
-    move |inst, res| {
-        if writer == Writer::BootstrapServer {
-            return Ok(());
+/// What a writer may write, checked per item while decoding. A value, not
+/// a closure: the call stays direct for `scripts/stack.py`.
+#[derive(Copy, Clone)]
+pub enum Admit<'a> {
+    /// Anything in the object's table (the bootstrap server, a record read
+    /// back, a Create's own values).
+    All,
+    /// A server: only writable resources of existing instances of the object.
+    Server(&'a dyn Object),
+}
+
+impl Admit<'_> {
+    fn of(obj: &dyn Object, writer: Writer) -> Admit<'_> {
+        match writer {
+            Writer::BootstrapServer => Admit::All,
+            Writer::Server => Admit::Server(obj),
         }
+    }
+
+    fn check(&self, inst: u16, res: u16) -> Result<(), Code> {
+        let Admit::Server(obj) = self else { return Ok(()) };
         let d = def(obj.defs(), res).ok_or(Code::NOT_FOUND)?;
         if !d.writable() {
             return Err(Code::METHOD_NOT_ALLOWED);
@@ -736,7 +790,7 @@ pub enum Writer {
 /// single resource, the first), a multiple resource's instances once its
 /// run of items ends. Missing instances are created (the bootstrap server
 /// may write them; a server's items were admitted only for existing ones).
-struct Apply<'a> {
+pub struct Apply<'a> {
     obj: &'a mut dyn Object,
     env: &'a mut dyn Env,
     mode: WriteMode,
@@ -784,11 +838,20 @@ impl Apply<'_> {
     }
 }
 
+/// What happens to the object between the check and the write.
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum Before {
+    Nothing,
+    /// Replace: the instance is emptied once the payload is known good.
+    Empty(u16),
+    /// Create: the instance is made; deleted again if the write fails.
+    Create(u16),
+}
+
 /// Decode `payload` twice: first only to check it (every item admitted,
 /// every value of its type, the limits), then to write it — so a payload
 /// refused anywhere changes nothing, and no more than one resource's values
-/// are held at a time. `before_apply` runs between the two (Replace: the
-/// instance is emptied once the payload is known good).
+/// are held at a time.
 #[allow(clippy::too_many_arguments)]
 fn check_then_apply(
     obj: &mut dyn Object,
@@ -799,16 +862,24 @@ fn check_then_apply(
     mode: WriteMode,
     writer: Writer,
     admit_as: Writer,
-    before_apply: &mut dyn FnMut(&mut dyn Object) -> Result<(), Code>,
+    before: Before,
 ) -> Result<Effect, Code> {
     let defs = obj.defs();
-    decode_write_each(defs, path, cf, payload, writer, &admit_for(obj, admit_as), &mut |_| Ok(()))?;
-    before_apply(obj)?;
-    let mut apply = Apply { obj, env, mode, group: Vec::new(), prev: None, effect: Effect::None };
+    decode_write_each(defs, path, cf, payload, writer, Admit::of(obj, admit_as), &mut ItemSink::Check)?;
+    match before {
+        Before::Nothing => {}
+        Before::Empty(inst) => obj.replace_instance(inst),
+        Before::Create(inst) => obj.create(inst)?,
+    }
+    let mut sink = ItemSink::Apply(Apply { obj, env, mode, group: Vec::new(), prev: None, effect: Effect::None });
     // Everything was admitted above; the second decode cannot refuse.
-    decode_write_each(defs, path, cf, payload, writer, &|_, _| Ok(()), &mut |it| apply.item(it))?;
-    apply.flush()?;
-    Ok(apply.effect)
+    let written = decode_write_each(defs, path, cf, payload, writer, Admit::All, &mut sink);
+    let ItemSink::Apply(mut apply) = sink else { return Err(Code::INTERNAL_SERVER_ERROR) };
+    let result = written.and_then(|_| apply.flush()).map(|()| apply.effect);
+    if let (Err(_), Before::Create(inst)) = (&result, before) {
+        let _ = apply.obj.delete(inst);
+    }
+    result
 }
 
 /// Decode and apply a Write on `path` (TS §5.4.3).
@@ -833,16 +904,11 @@ pub fn write(
             }
         }
     }
-    let replace = match (*path, mode, writer) {
-        (Path::Instance(_, inst), WriteMode::Replace, Writer::Server) => Some(inst),
-        _ => None,
+    let before = match (*path, mode, writer) {
+        (Path::Instance(_, inst), WriteMode::Replace, Writer::Server) => Before::Empty(inst),
+        _ => Before::Nothing,
     };
-    check_then_apply(obj, env, path, cf, payload, mode, writer, writer, &mut |obj| {
-        if let Some(inst) = replace {
-            obj.replace_instance(inst);
-        }
-        Ok(())
-    })
+    check_then_apply(obj, env, path, cf, payload, mode, writer, writer, before)
 }
 
 /// Execute `path` (TS §5.4.5): resource level only.
@@ -878,26 +944,12 @@ pub fn create(obj: &mut dyn Object, env: &mut dyn Env, path: &Path, cf: ContentF
         Some(_) => Path::Object(o),
         None => Path::Instance(o, inst),
     };
-    let mut created = false;
-    let result = check_then_apply(obj, env, &at, cf, payload, WriteMode::Replace, Writer::Server, Writer::BootstrapServer, &mut |obj| {
-        obj.create(inst)?;
-        created = true;
-        Ok(())
-    });
-    match result {
-        Ok(_) => Ok(inst),
-        Err(c) => {
-            if created {
-                let _ = obj.delete(inst);
-            }
-            Err(c)
-        }
-    }
+    check_then_apply(obj, env, &at, cf, payload, WriteMode::Replace, Writer::Server, Writer::BootstrapServer, Before::Create(inst)).map(|_| inst)
 }
 
 /// Number of instances of a multiple resource (Discover `dim`).
 pub fn dim(obj: &dyn Object, env: &mut dyn Env, inst: u16, res: u16) -> usize {
-    collect(obj, env, &Path::Resource(obj.id(), inst, res)).map_or(0, |v| v.len())
+    for_each_value(obj, env, &Path::Resource(obj.id(), inst, res), &mut Values { enc: Encoder::Nothing, also: Also::Nothing }).unwrap_or(0)
 }
 
 /// Discover (TS §5.4.2) without attributes; `attrs` adds each link's
