@@ -292,7 +292,7 @@ def main():
             f = members[0]
             node_cost[f] = (frame.get(f, 0) + exit_[f][0], [f] + exit_[f][1])
             continue
-        if len(members) > 24:
+        if len(members) > 28:
             sys.exit(f"stack.py: a cycle of {len(members)} functions: too large to search exactly")
         bit = {f: 1 << i for i, f in enumerate(members)}
         inside = {f: [c for c in callees_of(f) if c in bit] for f in members}

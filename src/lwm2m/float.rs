@@ -186,21 +186,19 @@ fn candidate_at(bits: u64, e10: i32) -> Option<u64> {
     let mant = bits & ((1u64 << 52) - 1);
     let (f, e) = if biased == 0 { (mant, -1074) } else { (mant | (1 << 52), biased - 1075) };
     let low_quarter = mant == 0 && biased > 1;
-    // num/den = v / 10^e10 and ulp/den = 2^e / 10^e10
+    // num/den = v / 10^e10 and ulp/den = 2^e / 10^e10: one denominator for
+    // both (three big integers on the stack, not six: 480 B of frame less).
     let mut num = Big::from_u64(f);
     let mut ulp = Big::from_u64(1);
     let mut den = Big::from_u64(1);
-    let mut scratch = den;
-    let ok = num.scale2(&mut den, e)
-        && ulp.scale2(&mut scratch, e)
-        && num.scale10(&mut den, -e10)
-        && ulp.scale10(&mut scratch, -e10);
+    let ok = (if e >= 0 { num.shl(e) && ulp.shl(e) } else { den.shl(-e) })
+        && (if e10 <= 0 { num.mul_pow10(e10.unsigned_abs()) && ulp.mul_pow10(e10.unsigned_abs()) } else { den.mul_pow10(e10 as u32) });
     // q < 10^18 < 2^61: at most 18 digits (see `shortest`)
     let q = num.div_rem(&den, 60).filter(|_| ok)?;
-    let mut below = num; // v - q · 10^e10, scaled
-    let mut above = den;
-    above.sub(&num); // (q + 1) · 10^e10 - v, scaled
-    let up_nearer = below.cmp(&above) != Ordering::Less;
+    // num is now v - q · 10^e10, scaled; den becomes (q + 1) · 10^e10 - v.
+    den.sub(&num);
+    let (below, above) = (&mut num, &mut den);
+    let up_nearer = below.cmp(above) != Ordering::Less;
     let even = f & 1 == 0;
     let inside = |dist: &mut Big, shift: i32| {
         dist.shl(shift)
@@ -210,8 +208,8 @@ fn candidate_at(bits: u64, e10: i32) -> Option<u64> {
                 Ordering::Greater => false,
             }
     };
-    let low_ok = inside(&mut below, 1 + low_quarter as i32);
-    let high_ok = inside(&mut above, 1);
+    let low_ok = inside(below, 1 + low_quarter as i32);
+    let high_ok = inside(above, 1);
     match (low_ok, high_ok) {
         (true, true) => Some(q + up_nearer as u64),
         (true, false) => Some(q),
