@@ -9,7 +9,9 @@ Runs three unit tests with the counting allocator of src/test_alloc.rs:
   largest Block1 write, a re-bootstrap): prints HEAP_PHASE and HEAP_PEAK;
 - engine::tests_dm::heap_with_every_limit_reached_at_once (three servers,
   each at every bound of limits.rs and observe at once): HEAP_PEAK
-  engine_limits, the worst case the reservation is measured against;
+  engine_limits, the worst case the reservation is measured against, and
+  HEAP_PEAK engine_limits_boot, a reboot on the records it left (as
+  driver::init reads them);
 - driver::tests::driver_heap_is_known: the driver's boxed state, receive
   buffer, shared state and AT queue at its limit (HEAP_FIXED).
 
@@ -20,7 +22,9 @@ integers and floats aligned to 8), so the figures are the device's bytes
 requested. Otherwise on i686-unknown-linux-gnu (32-bit, but 64-bit values
 aligned to 4: it understates the device by a few per cent), otherwise on the
 host's 64-bit target, which overstates them.
-Allocator overhead (Zephyr sys_heap: 8 bytes a chunk) is not included.
+Allocator overhead is estimated (Zephyr sys_heap: 8 bytes a chunk, rounding,
+the glue's size word). On the Arm target it fails when the worst case with
+that overhead does not fit the Kconfig default of the module's heap.
 
 Usage: scripts/heap.py
 """
@@ -91,6 +95,22 @@ def main():
     print(f"engine with every limit at once  {limits:>6} B (three servers, each at every bound)")
     print(f"worst case (engine + driver)     {ltotal:>6} B requested in about {lblocks} blocks, "
           f"{lreserve} B with the heap's overhead")
+    boot = int(re.search(r"HEAP_PEAK engine_limits_boot (\d+)", text).group(1))
+    print(f"reboot on every record at limits {boot + fixed['driver_running']:>6} B requested (records read and decoded, "
+          f"engine built: {boot} B; with the driver's buffers)")
+    default = kconfig_heap_default()
+    margin = default - lreserve
+    print(f"reserved (Kconfig default)       {default:>6} B: {margin} B ({100 * margin / default:.1f} %) "
+          f"above the worst case")
+    if target == ARM and margin < 0:
+        raise SystemExit("the worst case does not fit CONFIG_LWM2M_CARRIER_HEAP_SIZE's default")
+
+
+def kconfig_heap_default():
+    """The default of LWM2M_CARRIER_HEAP_SIZE in the module's Kconfig."""
+    text = open(os.path.join(ROOT, "Kconfig")).read()
+    m = re.search(r"config LWM2M_CARRIER_HEAP_SIZE\n(?:\t.*\n)*?\tdefault (\d+)", text)
+    return int(m.group(1))
 
 
 if __name__ == "__main__":

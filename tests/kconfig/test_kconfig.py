@@ -72,7 +72,7 @@ OWN_OPTIONS = {
     "LWM2M_CARRIER_LOG_LEVEL": (kconfiglib.INT, "3"),
     "LWM2M_CARRIER_WAKE_LATENCY_MS": (kconfiglib.INT, "2000"),
     "LWM2M_CARRIER_THREAD_STACK_SIZE": (kconfiglib.INT, "6144"),
-    "LWM2M_CARRIER_HEAP_SIZE": (kconfiglib.INT, "14336"),
+    "LWM2M_CARRIER_HEAP_SIZE": (kconfiglib.INT, "18432"),
     "LWM2M_CARRIER_STORAGE_SIZE": (kconfiglib.HEX, "0xa000"),
 }
 
