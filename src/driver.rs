@@ -11,7 +11,8 @@ use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU8, Ordering};
 use core::ffi::{c_char, c_int, c_void, CStr};
 
-use crate::capi::*;
+use crate::api::*;
+use crate::hooks::*;
 use crate::engine::{Action, ActionResult, Config, ConnId, Engine, Event, SecKind, Stored};
 use crate::objects::device::Device;
 use crate::objects::model::Env;

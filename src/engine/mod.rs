@@ -608,7 +608,7 @@ impl Engine {
                 }
                 Err(e) => {
                     log!(LOG_ERR, "AT+CFUN=4 failed: ", e);
-                    self.stop_with_error(crate::capi::LWM2M_CARRIER_ERROR_DISCONNECT_FAIL, e);
+                    self.stop_with_error(crate::api::LWM2M_CARRIER_ERROR_DISCONNECT_FAIL, e);
                 }
             },
             Step::WritingKeys(job) => match res {
@@ -616,7 +616,7 @@ impl Engine {
                 Err(e) if e == -err::ENOENT => self.next_key_write(job),
                 Err(e) => {
                     log!(LOG_ERR, "credential write failed: ", e);
-                    self.stop_with_error(crate::capi::LWM2M_CARRIER_ERROR_BOOTSTRAP, e);
+                    self.stop_with_error(crate::api::LWM2M_CARRIER_ERROR_BOOTSTRAP, e);
                 }
             },
             Step::BsOpening => match res {
@@ -624,9 +624,9 @@ impl Engine {
                 Err(e) => {
                     log!(LOG_WRN, "bootstrap server connection failed: ", e);
                     let reason = if e == -err::ENOROUTE {
-                        crate::capi::LWM2M_CARRIER_DEFERRED_BOOTSTRAP_NO_ROUTE
+                        crate::api::LWM2M_CARRIER_DEFERRED_BOOTSTRAP_NO_ROUTE
                     } else {
-                        crate::capi::LWM2M_CARRIER_DEFERRED_BOOTSTRAP_CONNECT
+                        crate::api::LWM2M_CARRIER_DEFERRED_BOOTSTRAP_CONNECT
                     };
                     self.defer_bootstrap(now, reason, false);
                 }
@@ -644,7 +644,7 @@ impl Engine {
 
     fn link_failed(&mut self, e: i32) {
         log!(LOG_ERR, "LTE link up failed: ", e);
-        self.emit(Event::Error { code: crate::capi::LWM2M_CARRIER_ERROR_CONNECT_FAIL, value: e });
+        self.emit(Event::Error { code: crate::api::LWM2M_CARRIER_ERROR_CONNECT_FAIL, value: e });
         if self.init_result.is_none() {
             self.init_result = Some(e);
         }
@@ -828,7 +828,7 @@ impl Engine {
         log!(LOG_WRN, "connection ", conn as u32, " lost: ", e);
         if conn == BOOTSTRAP_CONN {
             if matches!(self.step, Step::BsRequested | Step::BsSession { .. }) {
-                self.defer_bootstrap(now, crate::capi::LWM2M_CARRIER_DEFERRED_BOOTSTRAP_SEQUENCE, true);
+                self.defer_bootstrap(now, crate::api::LWM2M_CARRIER_DEFERRED_BOOTSTRAP_SEQUENCE, true);
             }
         } else if matches!(self.step, Step::Servers) {
             self.session_lost(now, conn);
@@ -853,11 +853,11 @@ impl Engine {
             Step::BsRequested | Step::BsSession { .. } => {
                 if let Some(Timeout::GaveUp { .. }) = self.bs_endpoint.handle_timeout(now) {
                     log!(LOG_WRN, "bootstrap server did not answer");
-                    self.defer_bootstrap(now, crate::capi::LWM2M_CARRIER_DEFERRED_BOOTSTRAP_SEQUENCE, true);
+                    self.defer_bootstrap(now, crate::api::LWM2M_CARRIER_DEFERRED_BOOTSTRAP_SEQUENCE, true);
                 } else if let Step::BsSession { deadline } = self.step {
                     if now >= deadline {
                         log!(LOG_WRN, "bootstrap sequence not completed in time");
-                        self.defer_bootstrap(now, crate::capi::LWM2M_CARRIER_DEFERRED_BOOTSTRAP_SEQUENCE, true);
+                        self.defer_bootstrap(now, crate::api::LWM2M_CARRIER_DEFERRED_BOOTSTRAP_SEQUENCE, true);
                     }
                 }
                 self.flush_bootstrap();
@@ -887,7 +887,7 @@ impl Engine {
             }
             None => {
                 log!(LOG_ERR, "invalid bootstrap URI: ", uri);
-                self.stop_with_error(crate::capi::LWM2M_CARRIER_ERROR_BOOTSTRAP, 0);
+                self.stop_with_error(crate::api::LWM2M_CARRIER_ERROR_BOOTSTRAP, 0);
             }
         }
     }
@@ -903,7 +903,7 @@ impl Engine {
         q.push_str(&self.endpoint_name);
         let ok = w.option(option::URI_PATH, b"bs").and_then(|w| w.option(option::URI_QUERY, q.as_bytes())).is_ok();
         if !ok {
-            self.defer_bootstrap(now, crate::capi::LWM2M_CARRIER_DEFERRED_BOOTSTRAP_SEQUENCE, true);
+            self.defer_bootstrap(now, crate::api::LWM2M_CARRIER_DEFERRED_BOOTSTRAP_SEQUENCE, true);
             return;
         }
         log!(LOG_INF, "bootstrap request for ", self.endpoint_name.clone());
@@ -940,12 +940,12 @@ impl Engine {
                     log!(LOG_INF, "bootstrap request accepted");
                     self.step = Step::BsSession { deadline: now.add_secs(BOOTSTRAP_SILENCE_S) };
                 } else if m.code == Code::FORBIDDEN {
-                    self.defer_bootstrap(now, crate::capi::LWM2M_CARRIER_DEFERRED_BOOTSTRAP_SEQUENCE, true);
+                    self.defer_bootstrap(now, crate::api::LWM2M_CARRIER_DEFERRED_BOOTSTRAP_SEQUENCE, true);
                 } else {
                     log!(LOG_ERR, "bootstrap request refused: ", m.code.class() as u32, ".", m.code.detail() as u32);
                     self.close_bootstrap_conn();
                     self.roll_back_bootstrap();
-                    self.stop_with_error(crate::capi::LWM2M_CARRIER_ERROR_BOOTSTRAP, 0);
+                    self.stop_with_error(crate::api::LWM2M_CARRIER_ERROR_BOOTSTRAP, 0);
                 }
             }
             // The bootstrap interface has no observations: a repeated
@@ -969,7 +969,7 @@ impl Engine {
             }
             Incoming::Reset { of_request: true, .. } => {
                 if matches!(self.step, Step::BsRequested) {
-                    self.defer_bootstrap(now, crate::capi::LWM2M_CARRIER_DEFERRED_BOOTSTRAP_SEQUENCE, true);
+                    self.defer_bootstrap(now, crate::api::LWM2M_CARRIER_DEFERRED_BOOTSTRAP_SEQUENCE, true);
                 }
             }
             Incoming::Reset { .. } | Incoming::Malformed => {}

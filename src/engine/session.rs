@@ -6,7 +6,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::{content_format, Action, ActionResult, ConnId, Engine, Event, ServerUri, Step, KNOWN_OPTIONS};
-use crate::capi::{LWM2M_CARRIER_DEFERRED_SERVER_CONNECT, LWM2M_CARRIER_DEFERRED_SERVER_NO_ROUTE, LWM2M_CARRIER_DEFERRED_SERVER_REGISTRATION};
+use crate::api::{LWM2M_CARRIER_DEFERRED_SERVER_CONNECT, LWM2M_CARRIER_DEFERRED_SERVER_NO_ROUTE, LWM2M_CARRIER_DEFERRED_SERVER_REGISTRATION};
 use crate::carrier::{self, SERVER_LOCAL_PORT_BASE};
 use crate::coap::block::Block;
 use crate::coap::blockwise::{self, Block1Assembler, Block1Outcome};
@@ -134,9 +134,9 @@ impl Reply {
         }
         if let Some((o, i)) = self.location {
             let mut a = [0u8; 20];
-            let n = crate::lwm2m::text::fmt_u64(o as u64, &mut a);
+            let n = crate::util::decimal::fmt_u64(o as u64, &mut a);
             w.option(option::LOCATION_PATH, a.get(..n)?).ok()?;
-            let n = crate::lwm2m::text::fmt_u64(i as u64, &mut a);
+            let n = crate::util::decimal::fmt_u64(i as u64, &mut a);
             w.option(option::LOCATION_PATH, a.get(..n)?).ok()?;
         }
         if let Some(cf) = self.cf {
@@ -1097,7 +1097,7 @@ impl Engine {
 
 fn push_u32(s: &mut String, v: u32) {
     let mut tmp = [0u8; 20];
-    let n = crate::lwm2m::text::fmt_u64(v as u64, &mut tmp);
+    let n = crate::util::decimal::fmt_u64(v as u64, &mut tmp);
     for &b in tmp.get(..n).unwrap_or_default() {
         s.push(b as char);
     }

@@ -8,7 +8,7 @@
 use alloc::string::String;
 use heapless::Vec as HVec;
 
-use crate::capi::types::*;
+use crate::api::*;
 use crate::errno::{E2BIG, EINVAL, ENODEV, ENOENT};
 use crate::limits::STRING_MAX_LEN;
 use crate::coap::msg::Code;

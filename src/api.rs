@@ -1,5 +1,9 @@
-//! Types and constants of `lwm2m_carrier.h` 0.10.x (spec c-api.md §2.1–§2.5).
-//! Names, values and field order are the contract: do not change them.
+//! Types and constants of `lwm2m_carrier.h` 0.10.x (spec c-api.md §2.1–§2.5):
+//! event types, deferred reasons, error codes, power sources, the config and
+//! event structs. Names, values and field order are the contract: do not
+//! change them. A neutral module: every layer that reports an event or an
+//! error takes its codes from here, and [`crate::capi`] re-exports them, so
+//! nothing below the C API imports it.
 #![allow(non_camel_case_types)]
 
 use core::ffi::{c_char, c_void};
