@@ -104,7 +104,7 @@ mod device_runtime {
     /// A panic is a bug: log where, then reboot (a loop would hang the device).
     ///
     /// Size rule: this handler reads only the location and must contain no
-    /// panic site itself (`Log` and `text::fmt_u64` index nothing unchecked).
+    /// panic site itself (`Log` and `util::decimal::fmt_u64` index nothing unchecked).
     /// Then LTO sees that no panic message is ever read and drops every
     /// panic's `fmt::Arguments` and with them all of `core::fmt` (≈ 1.5 KB);
     /// one panic path in here and it all comes back.
@@ -156,7 +156,7 @@ impl Log {
     }
     pub fn u(&mut self, v: u64) -> &mut Self {
         let mut tmp = [0u8; 20];
-        let n = crate::lwm2m::text::fmt_u64(v, &mut tmp);
+        let n = crate::util::decimal::fmt_u64(v, &mut tmp);
         self.b(tmp.get(..n).unwrap_or_default())
     }
     pub fn i(&mut self, v: i64) -> &mut Self {

@@ -278,7 +278,7 @@ pub fn text(data: &[u8]) {
         }
         let mut buf = [0u8; 20];
         let u = u64::from_le_bytes(rest[..8].try_into().unwrap());
-        let n = text::fmt_u64(u, &mut buf);
+        let n = lwm2m_carrier::util::decimal::fmt_u64(u, &mut buf);
         assert_eq!(&buf[..n], u.to_string().as_bytes());
     }
     if let Some(s) = s {

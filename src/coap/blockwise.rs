@@ -29,7 +29,7 @@ use alloc::vec::Vec;
 use super::block::Block;
 use super::endpoint::EXCHANGE_LIFETIME_MS;
 use super::msg::{option, Message};
-use crate::storage::crc32;
+use crate::util::crc::crc32;
 use crate::time::Instant;
 
 /// Longest request path kept as a Block1 transfer key: "/65535/65535/65535/65535"

@@ -275,7 +275,7 @@ pub fn write_f64(v: f64, out: &mut Vec<u8>) {
     }
     let (c, e10) = shortest(abs);
     let mut buf = [0u8; 20];
-    let len = super::text::fmt_u64(c, &mut buf);
+    let len = crate::util::decimal::fmt_u64(c, &mut buf);
     // value = 0.d1d2…dn · 10^k; digits without trailing zeros
     let mut digits = buf.get(..len).unwrap_or_default();
     let mut k = e10 + len as i32;

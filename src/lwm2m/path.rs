@@ -147,7 +147,7 @@ impl Path {
         let mut buf = [0u8; 20];
         for level in 0..depth {
             out.push(b'/');
-            let len = super::text::fmt_u64(Self::id_at(k, level) as u64, &mut buf);
+            let len = crate::util::decimal::fmt_u64(Self::id_at(k, level) as u64, &mut buf);
             out.extend_from_slice(buf.get(..len).unwrap_or_default());
         }
     }
