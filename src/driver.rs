@@ -193,16 +193,7 @@ impl Driver {
                     log!(LOG_ERR, "storage write of record ", id, " failed: ", r);
                 }
             }
-            Action::SetModemIdentity(idn) => shared::with(|s| {
-                let d = &mut s.device;
-                d.manufacturer = idn.manufacturer;
-                d.model = idn.model;
-                d.serial = idn.imei;
-                d.firmware_version = idn.firmware_version;
-                if let Some(hw) = idn.hardware_version {
-                    let _ = d.set_hardware_version(Some(&hw));
-                }
-            }),
+            Action::SetModemIdentity(idn) => shared::with(|s| s.device.set_modem_identity(idn)),
             Action::Reboot => self.reboot(),
             Action::FactoryReset => {
                 // Execute /3/0/5: forget every record of ours, then reboot.

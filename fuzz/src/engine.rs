@@ -259,12 +259,8 @@ impl Harness {
                         self.stores.insert(id, data);
                         self.tampered = false;
                     }
-                    Action::SetModemIdentity(idn) => {
-                        self.env.device.serial = idn.imei;
-                        self.env.device.manufacturer = idn.manufacturer;
-                        self.env.device.model = idn.model;
-                        self.env.device.firmware_version = idn.firmware_version;
-                    }
+                    // As the driver does (it also takes the hardware version).
+                    Action::SetModemIdentity(idn) => self.env.device.set_modem_identity(idn),
                     Action::Reboot | Action::FactoryReset => {
                         if matches!(a, Action::FactoryReset) {
                             self.stores.clear();

@@ -66,15 +66,7 @@ pub enum SecKind {
     Identity,
 }
 
-/// What the modem told us about itself (copied into the Device object).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ModemIdentity {
-    pub imei: String,
-    pub manufacturer: String,
-    pub model: String,
-    pub firmware_version: String,
-    pub hardware_version: Option<String>,
-}
+pub use crate::modem::ModemIdentity;
 
 /// An output of the engine.
 #[derive(Clone, Debug, PartialEq, Eq)]

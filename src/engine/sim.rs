@@ -254,12 +254,8 @@ impl Sim {
                         self.trace.push(Trace::Stored(id));
                         self.stores.insert(id, data);
                     }
-                    Action::SetModemIdentity(idn) => {
-                        self.env.device.serial = idn.imei;
-                        self.env.device.manufacturer = idn.manufacturer;
-                        self.env.device.model = idn.model;
-                        self.env.device.firmware_version = idn.firmware_version;
-                    }
+                    // As the driver does (it also takes the hardware version).
+                    Action::SetModemIdentity(idn) => self.env.device.set_modem_identity(idn),
                     Action::Reboot | Action::FactoryReset => self.reboots += 1,
                 }
                 if let Some(cuts) = &mut self.cut_points {

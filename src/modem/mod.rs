@@ -9,6 +9,20 @@
 
 pub mod info;
 
+use alloc::string::String;
+
+/// What the modem told us about itself (+CGSN, +CGMI, +CGMM, +CGMR,
+/// %HWVERSION): the Device object takes it with
+/// `Device::set_modem_identity`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ModemIdentity {
+    pub imei: String,
+    pub manufacturer: String,
+    pub model: String,
+    pub firmware_version: String,
+    pub hardware_version: Option<String>,
+}
+
 /// Commands the library sends.
 pub mod cmd {
     pub const CGEREP: &str = "AT+CGEREP=1";

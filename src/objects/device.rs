@@ -194,6 +194,18 @@ impl Device {
         self.hardware_version = String::from(Self::valid_string(s)?);
         Ok(())
     }
+    /// What the modem says about itself: Manufacturer, Model Number, Serial
+    /// Number (the IMEI), Firmware Version and, when the modem gives one,
+    /// Hardware Version (resources 0, 1, 2, 3, 18).
+    pub fn set_modem_identity(&mut self, idn: crate::modem::ModemIdentity) {
+        self.manufacturer = idn.manufacturer;
+        self.model = idn.model;
+        self.serial = idn.imei;
+        self.firmware_version = idn.firmware_version;
+        if let Some(hw) = idn.hardware_version {
+            let _ = self.set_hardware_version(Some(&hw));
+        }
+    }
     /// `lwm2m_carrier_software_version_set`.
     pub fn set_software_version(&mut self, s: Option<&str>) -> Result<(), i32> {
         self.software_version = String::from(Self::valid_string(s)?);
