@@ -6,7 +6,8 @@
 //! - a cycle between top-level modules (e.g. `capi` → `driver` → `capi`);
 //! - any module below the C API importing `capi`: the codes and types every
 //!   layer reports with live in `api`, the application's hooks in `hooks`,
-//!   and `capi` only re-exports them.
+//!   and `capi` only re-exports them;
+//! - `objects` importing the protocol or anything above it.
 //!
 //! Test code (`tests*.rs`, `sim.rs`, `test_*.rs`, a trailing
 //! `#[cfg(test)] mod tests`) may reach anywhere.
@@ -117,4 +118,16 @@ fn nothing_below_the_c_api_imports_it() {
     let g = graph();
     let users: Vec<_> = g.iter().filter(|(_, deps)| deps.contains("capi")).map(|(m, _)| m.as_str()).collect();
     assert!(users.is_empty(), "modules importing capi (take codes and types from `api`, hooks from `hooks`): {users:?}");
+}
+
+/// The objects answer with their own error type (`objects::model::Error`);
+/// the device-management interface maps it to CoAP codes. So the object
+/// model can be reused and tested without the protocol below it.
+#[test]
+fn the_objects_know_nothing_of_coap() {
+    let g = graph();
+    let deps = g.get("objects").expect("objects read");
+    for m in ["coap", "engine", "driver", "capi", "observe"] {
+        assert!(!deps.contains(m), "objects import {m}: {deps:?}");
+    }
 }

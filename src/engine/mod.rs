@@ -1009,7 +1009,7 @@ impl Engine {
         match m.code {
             Code::DELETE => match self.objects.bootstrap_delete(&path) {
                 Ok(()) => (Code::DELETED, Vec::new(), None),
-                Err(c) => (c, Vec::new(), None),
+                Err(c) => (c.into(), Vec::new(), None),
             },
             Code::PUT => {
                 let cf = match content_format(m) {
@@ -1020,7 +1020,7 @@ impl Engine {
                     Ok(()) => (Code::CHANGED, Vec::new(), None),
                     Err(c) => {
                         log!(LOG_WRN, "bootstrap write rejected");
-                        (c, Vec::new(), None)
+                        (c.into(), Vec::new(), None)
                     }
                 }
             }
@@ -1083,6 +1083,22 @@ impl Engine {
             self.start_servers(now);
         } else {
             self.offline_cycle(writes, AfterLink::Servers, true);
+        }
+    }
+}
+
+/// The CoAP answer to an object's refusal (TS §5.4 response codes).
+impl From<crate::objects::model::Error> for Code {
+    fn from(e: crate::objects::model::Error) -> Code {
+        use crate::objects::model::Error;
+        match e {
+            Error::BadRequest => Code::BAD_REQUEST,
+            Error::NotFound => Code::NOT_FOUND,
+            Error::NotAllowed => Code::METHOD_NOT_ALLOWED,
+            Error::NotAcceptable => Code::NOT_ACCEPTABLE,
+            Error::TooLarge => Code::REQUEST_ENTITY_TOO_LARGE,
+            Error::UnsupportedFormat => Code::UNSUPPORTED_CONTENT_FORMAT,
+            Error::Internal => Code::INTERNAL_SERVER_ERROR,
         }
     }
 }

@@ -849,14 +849,14 @@ impl Engine {
                         r.payload = body;
                         (r, Effect::None, None)
                     }
-                    Err(c) => fail(c),
+                    Err(c) => fail(c.into()),
                 }
             }
             Code::GET => self.read_or_observe(now, i, m, &path, accept, repeat, env),
             Code::PUT if has_query && m.payload.is_empty() => {
                 // Write-Attributes (TS §5.4.4).
                 if let Err(c) = ops::check_exists(self.objects.get(oid).unwrap_or(&self.objects.device), &path) {
-                    return fail(c);
+                    return fail(c.into());
                 }
                 let change = match parse_write_attributes(m.options_of(option::URI_QUERY), &path) {
                     Ok(c) => c,
@@ -888,7 +888,7 @@ impl Engine {
                         }
                         (Reply::code(Code::DELETED), Effect::ServerChanged, Some(path))
                     }
-                    Err(c) => fail(c),
+                    Err(c) => fail(c.into()),
                 }
             }
             _ => fail(Code::METHOD_NOT_ALLOWED),
@@ -906,7 +906,7 @@ impl Engine {
         let Some(obj) = path.object().and_then(|o| self.objects.get(o)) else { return fail(Code::NOT_FOUND) };
         let (cf, body, digest) = match ops::read_digest(obj, env, path, accept) {
             Ok(r) => r,
-            Err(c) => return fail(c),
+            Err(c) => return fail(c.into()),
         };
         let Some(s) = self.sessions.get_mut(i) else { return fail(Code::INTERNAL_SERVER_ERROR) };
         let mut r = Reply::code(Code::CONTENT);
@@ -957,7 +957,7 @@ impl Engine {
             let Some(obj) = self.objects.get_mut(oid) else { return fail(Code::NOT_FOUND) };
             return match ops::execute(obj, env, path, m.payload) {
                 Ok(e) => (Reply::code(Code::CHANGED), e, Some(*path)),
-                Err(c) => fail(c),
+                Err(c) => fail(c.into()),
             };
         }
         let cf = match content_format(m) {
@@ -1022,11 +1022,11 @@ impl Engine {
                     r.location = Some((oid, inst));
                     Ok((r, Effect::ServerChanged, Some(Path::Object(oid))))
                 }
-                Err(c) => Err(c),
+                Err(c) => Err(Code::from(c)),
             }
         } else {
             let mode = if m.code == Code::PUT { WriteMode::Replace } else { WriteMode::Update };
-            ops::write(obj, env, path, cf, payload, mode, Writer::Server).map(|e| (Reply::code(Code::CHANGED), e, Some(*path)))
+            ops::write(obj, env, path, cf, payload, mode, Writer::Server).map(|e| (Reply::code(Code::CHANGED), e, Some(*path))).map_err(Code::from)
         };
         // A change to the stored configuration that would not read back
         // after a reboot (e.g. a Server instance created without a Short

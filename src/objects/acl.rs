@@ -40,7 +40,7 @@
 
 use alloc::vec::Vec;
 
-use crate::coap::msg::Code;
+use crate::objects::model::Error;
 use crate::lwm2m::path::Path;
 use crate::lwm2m::value::{ResourceType, Value};
 use crate::objects::model::{int_of, single, Effect, Env, Object, OwnedValue, ResourceDef, Sink, WriteMode, WriteValue, MAX_INSTANCES, R, RW};
@@ -133,7 +133,7 @@ impl AclInstance {
         entry(DEFAULT_ACL_ENTRY).unwrap_or(0)
     }
 
-    fn set_entry(&mut self, ssid: u16, value: u16) -> Result<(), Code> {
+    fn set_entry(&mut self, ssid: u16, value: u16) -> Result<(), Error> {
         match self.acl.binary_search_by_key(&ssid, |&(s, _)| s) {
             Ok(i) => {
                 if let Some(e) = self.acl.get_mut(i) {
@@ -149,7 +149,7 @@ impl AclInstance {
                     j -= 1;
                 }
             }
-            Err(_) => return Err(Code::BAD_REQUEST),
+            Err(_) => return Err(Error::BadRequest),
         }
         Ok(())
     }
@@ -162,10 +162,10 @@ pub struct AclObject {
 }
 
 /// An integer write within `range`, else 4.00.
-fn int_in(v: &WriteValue, range: core::ops::RangeInclusive<i64>) -> Result<u16, Code> {
+fn int_in(v: &WriteValue, range: core::ops::RangeInclusive<i64>) -> Result<u16, Error> {
     let i = int_of(v)?;
     if !range.contains(&i) {
-        return Err(Code::BAD_REQUEST);
+        return Err(Error::BadRequest);
     }
     Ok(i as u16)
 }
@@ -222,13 +222,13 @@ impl AclObject {
     /// the owner has full rights, TS §7.3.1). An existing instance for the
     /// same target (left from a deleted one) is taken over. Returns the
     /// Access Control instance id; 5.00 when [`MAX_ACL_INSTANCES`] are in use.
-    pub fn on_create(&mut self, object: u16, instance: u16, owner_ssid: u16) -> Result<u16, Code> {
+    pub fn on_create(&mut self, object: u16, instance: u16, owner_ssid: u16) -> Result<u16, Error> {
         if let Some(a) = self.instances.iter_mut().find(|a| a.object_id == object && a.instance_id == instance) {
             a.owner = owner_ssid;
             a.acl.clear();
             return Ok(a.id);
         }
-        let id = (0..=MAX_ACL_INSTANCES as u16).find(|i| self.get(*i).is_none()).ok_or(Code::INTERNAL_SERVER_ERROR)?;
+        let id = (0..=MAX_ACL_INSTANCES as u16).find(|i| self.get(*i).is_none()).ok_or(Error::Internal)?;
         self.create(id)?;
         if let Some(a) = self.instances.iter_mut().find(|a| a.id == id) {
             a.object_id = object;
@@ -262,8 +262,8 @@ impl Object for AclObject {
     fn instances(&self) -> heapless::Vec<u16, MAX_INSTANCES> {
         crate::objects::model::ids_of(&self.instances)
     }
-    fn read(&self, _env: &mut dyn Env, inst: u16, r: u16, out: &mut dyn Sink) -> Result<(), Code> {
-        let a = self.get(inst).ok_or(Code::NOT_FOUND)?;
+    fn read(&self, _env: &mut dyn Env, inst: u16, r: u16, out: &mut dyn Sink) -> Result<(), Error> {
+        let a = self.get(inst).ok_or(Error::NotFound)?;
         match r {
             res::OBJECT_ID => single(out, Value::Int(a.object_id as i64)),
             res::OBJECT_INSTANCE_ID => single(out, Value::Int(a.instance_id as i64)),
@@ -274,17 +274,17 @@ impl Object for AclObject {
                 Ok(())
             }
             res::ACCESS_CONTROL_OWNER => single(out, Value::Int(a.owner as i64)),
-            _ => Err(Code::NOT_FOUND),
+            _ => Err(Error::NotFound),
         }
     }
-    fn write(&mut self, _env: &mut dyn Env, inst: u16, r: u16, v: &WriteValue, mode: WriteMode) -> Result<Effect, Code> {
-        let a = self.instances.iter_mut().find(|a| a.id == inst).ok_or(Code::NOT_FOUND)?;
+    fn write(&mut self, _env: &mut dyn Env, inst: u16, r: u16, v: &WriteValue, mode: WriteMode) -> Result<Effect, Error> {
+        let a = self.instances.iter_mut().find(|a| a.id == inst).ok_or(Error::NotFound)?;
         match r {
             res::OBJECT_ID => a.object_id = int_in(v, 1..=65534)?,
             res::OBJECT_INSTANCE_ID => a.instance_id = int_in(v, 0..=65535)?,
             res::ACCESS_CONTROL_OWNER => a.owner = int_in(v, 0..=65535)?,
             res::ACL => {
-                let WriteValue::Multi(list) = v else { return Err(Code::BAD_REQUEST) };
+                let WriteValue::Multi(list) = v else { return Err(Error::BadRequest) };
                 let mut next = AclInstance { acl: Vec::new(), ..a.clone() };
                 if mode == WriteMode::Update {
                     next.acl = a.acl.clone();
@@ -292,20 +292,20 @@ impl Object for AclObject {
                 for (ssid, value) in list.iter() {
                     let value = match value {
                         OwnedValue::Int(i) if (0..=0xFFFF).contains(i) => *i as u16,
-                        _ => return Err(Code::BAD_REQUEST),
+                        _ => return Err(Error::BadRequest),
                     };
                     next.set_entry(*ssid, value)?;
                 }
                 a.acl = next.acl;
             }
-            _ => return Err(Code::NOT_FOUND),
+            _ => return Err(Error::NotFound),
         }
         Ok(Effect::None)
     }
-    fn create(&mut self, inst: u16) -> Result<(), Code> {
+    fn create(&mut self, inst: u16) -> Result<(), Error> {
         crate::objects::model::create_in(&mut self.instances, MAX_ACL_INSTANCES, AclInstance::new(inst))
     }
-    fn delete(&mut self, inst: u16) -> Result<(), Code> {
+    fn delete(&mut self, inst: u16) -> Result<(), Error> {
         crate::objects::model::delete_in(&mut self.instances, inst)
     }
 }
@@ -449,7 +449,7 @@ mod tests {
             assert!(acl.on_create(1, i, 101).is_ok(), "{i}");
         }
         assert_eq!(acl.instances.len(), MAX_ACL_INSTANCES);
-        assert_eq!(acl.on_create(1, 99, 101), Err(Code::INTERNAL_SERVER_ERROR));
+        assert_eq!(acl.on_create(1, 99, 101), Err(Error::Internal));
     }
 
     /// TLV of an Access Control instance: /3/0, ACL {101: R}, owner 102.
@@ -477,7 +477,7 @@ mod tests {
         );
         let (cf, text) = ops::read(&acl, &mut NoEnv, &p("/2/0/2/101"), None).unwrap();
         assert_eq!((cf, text.as_slice()), (ContentFormat::Text, &b"1"[..]));
-        assert_eq!(ops::read(&acl, &mut NoEnv, &p("/2/0/2/102"), None), Err(Code::NOT_FOUND));
+        assert_eq!(ops::read(&acl, &mut NoEnv, &p("/2/0/2/102"), None), Err(Error::NotFound));
     }
 
     #[test]
@@ -494,16 +494,16 @@ mod tests {
         // Owner is writable, target is not (by a server).
         assert_eq!(w(&mut acl, "/2/0/3", ContentFormat::Text, b"101", WriteMode::Replace), Ok(Effect::None));
         assert_eq!(acl.instances[0].owner, 101);
-        assert_eq!(w(&mut acl, "/2/0/0", ContentFormat::Text, b"4", WriteMode::Replace), Err(Code::METHOD_NOT_ALLOWED));
+        assert_eq!(w(&mut acl, "/2/0/0", ContentFormat::Text, b"4", WriteMode::Replace), Err(Error::NotAllowed));
         // Out of range values change nothing.
-        assert_eq!(w(&mut acl, "/2/0/2/5", ContentFormat::Text, b"65536", WriteMode::Update), Err(Code::BAD_REQUEST));
-        assert_eq!(w(&mut acl, "/2/0/2/5", ContentFormat::Text, b"-1", WriteMode::Update), Err(Code::BAD_REQUEST));
-        assert_eq!(w(&mut acl, "/2/0/3", ContentFormat::Text, b"65536", WriteMode::Replace), Err(Code::BAD_REQUEST));
+        assert_eq!(w(&mut acl, "/2/0/2/5", ContentFormat::Text, b"65536", WriteMode::Update), Err(Error::BadRequest));
+        assert_eq!(w(&mut acl, "/2/0/2/5", ContentFormat::Text, b"-1", WriteMode::Update), Err(Error::BadRequest));
+        assert_eq!(w(&mut acl, "/2/0/3", ContentFormat::Text, b"65536", WriteMode::Replace), Err(Error::BadRequest));
         assert_eq!(acl.instances[0].acl, [(101, 31), (102, 3)]);
         // A write of the Object ID by the bootstrap server is range checked.
         let bs = |acl: &mut AclObject, body: &[u8]| ops::write(acl, &mut NoEnv, &Path::Resource(2, 0, 0), ContentFormat::Text, body, WriteMode::Replace, Writer::BootstrapServer);
-        assert_eq!(bs(&mut acl, b"0"), Err(Code::BAD_REQUEST));
-        assert_eq!(bs(&mut acl, b"65535"), Err(Code::BAD_REQUEST));
+        assert_eq!(bs(&mut acl, b"0"), Err(Error::BadRequest));
+        assert_eq!(bs(&mut acl, b"65535"), Err(Error::BadRequest));
         assert_eq!(bs(&mut acl, b"3303"), Ok(Effect::None));
     }
 
@@ -517,7 +517,7 @@ mod tests {
         let mut tlv = vec![0x88, 0x02, inner.len() as u8];
         tlv.extend_from_slice(&inner);
         let r = ops::write(&mut acl, &mut NoEnv, &Path::Resource(2, 0, 2), ContentFormat::Tlv, &tlv, WriteMode::Replace, Writer::Server);
-        assert_eq!(r, Err(Code::BAD_REQUEST));
+        assert_eq!(r, Err(Error::BadRequest));
         assert_eq!(acl.instances[0].acl, [], "unchanged");
         let keep = 3 * MAX_ACL_ENTRIES;
         let mut tlv = vec![0x88, 0x02, keep as u8];
@@ -547,7 +547,7 @@ mod tests {
         assert_eq!(o.bootstrap_delete(&Path::Object(2)), Ok(()));
         assert_eq!(o.acl.instances(), []);
         // A bad value is refused, not ignored.
-        assert_eq!(o.bootstrap_write(&Path::Resource(2, 0, 3), ContentFormat::Text, b"x"), Err(Code::BAD_REQUEST));
+        assert_eq!(o.bootstrap_write(&Path::Resource(2, 0, 3), ContentFormat::Text, b"x"), Err(Error::BadRequest));
     }
 
     #[test]
@@ -556,10 +556,10 @@ mod tests {
         for i in 0..MAX_ACL_INSTANCES as u16 {
             assert_eq!(acl.create(i), Ok(()));
         }
-        assert_eq!(acl.create(99), Err(Code::INTERNAL_SERVER_ERROR));
+        assert_eq!(acl.create(99), Err(Error::Internal));
         assert_eq!(acl.delete(3), Ok(()));
-        assert_eq!(acl.delete(3), Err(Code::NOT_FOUND));
-        assert_eq!(acl.create(0), Err(Code::INTERNAL_SERVER_ERROR), "id in use");
+        assert_eq!(acl.delete(3), Err(Error::NotFound));
+        assert_eq!(acl.create(0), Err(Error::Internal), "id in use");
         assert_eq!(acl.instances().len(), MAX_ACL_INSTANCES - 1);
     }
 }

@@ -27,7 +27,7 @@
 
 use alloc::string::String;
 
-use crate::coap::msg::Code;
+use crate::objects::model::Error;
 use crate::lwm2m::value::{ResourceType, Value};
 use crate::modem::info::{self, cmd};
 use crate::objects::model::{single, Env, Object, ResourceDef, Sink, MAX_INSTANCES, R};
@@ -88,7 +88,7 @@ impl Object for ConnMonObject {
     fn instances(&self) -> heapless::Vec<u16, MAX_INSTANCES> {
         crate::objects::model::instance_zero()
     }
-    fn read(&self, env: &mut dyn Env, _inst: u16, r: u16, out: &mut dyn Sink) -> Result<(), Code> {
+    fn read(&self, env: &mut dyn Env, _inst: u16, r: u16, out: &mut dyn Sink) -> Result<(), Error> {
         match r {
             res::NETWORK_BEARER => single(out, Value::Int(BEARER_LTE_FDD)),
             res::AVAILABLE_NETWORK_BEARER => {
@@ -132,7 +132,7 @@ impl Object for ConnMonObject {
                 }
                 Ok(())
             }
-            _ => Err(Code::NOT_FOUND),
+            _ => Err(Error::NotFound),
         }
     }
 }
@@ -212,12 +212,12 @@ mod tests {
         ])
     }
 
-    fn read(env: &mut ScriptedEnv, path: &str, accept: Option<ContentFormat>) -> Result<(ContentFormat, Vec<u8>), Code> {
+    fn read(env: &mut ScriptedEnv, path: &str, accept: Option<ContentFormat>) -> Result<(ContentFormat, Vec<u8>), Error> {
         let p = Path::parse(path.trim_start_matches('/').split('/').map(str::as_bytes)).unwrap();
         ops::read(&ConnMonObject, env, &p, accept)
     }
 
-    fn text(env: &mut ScriptedEnv, path: &str) -> Result<String, Code> {
+    fn text(env: &mut ScriptedEnv, path: &str) -> Result<String, Error> {
         read(env, path, None).map(|(cf, b)| {
             assert_eq!(cf, ContentFormat::Text);
             String::from_utf8(b).unwrap()
@@ -281,7 +281,7 @@ mod tests {
         let mut env = ScriptedEnv::new(&[]);
         assert_eq!(text(&mut env, "/4/0/2").as_deref(), Ok("0"));
         for optional in ["/4/0/3", "/4/0/8", "/4/0/9", "/4/0/10"] {
-            assert_eq!(text(&mut env, optional), Err(Code::NOT_FOUND), "{optional}");
+            assert_eq!(text(&mut env, optional), Err(Error::NotFound), "{optional}");
         }
         let (_, body) = read(&mut env, "/4/0", Some(ContentFormat::Json)).unwrap();
         assert_eq!(
@@ -316,11 +316,11 @@ mod tests {
         let mut env = modem();
         let mut obj = ConnMonObject;
         let p = Path::Resource(4, 0, 0);
-        assert_eq!(ops::write(&mut obj, &mut env, &p, ContentFormat::Text, b"7", WriteMode::Replace, Writer::Server), Err(Code::METHOD_NOT_ALLOWED));
-        assert_eq!(ops::execute(&mut obj, &mut env, &Path::Resource(4, 0, 2), b""), Err(Code::METHOD_NOT_ALLOWED));
-        assert_eq!(ops::create(&mut obj, &mut env, &Path::Object(4), ContentFormat::Tlv, b""), Err(Code::METHOD_NOT_ALLOWED));
-        assert_eq!(read(&mut env, "/4/1", None), Err(Code::NOT_FOUND));
-        assert_eq!(read(&mut env, "/4/0/5", None), Err(Code::NOT_FOUND), "Router IP Addresses not supported");
-        assert_eq!(read(&mut env, "/4/0/0", Some(ContentFormat::Opaque)), Err(Code::NOT_ACCEPTABLE));
+        assert_eq!(ops::write(&mut obj, &mut env, &p, ContentFormat::Text, b"7", WriteMode::Replace, Writer::Server), Err(Error::NotAllowed));
+        assert_eq!(ops::execute(&mut obj, &mut env, &Path::Resource(4, 0, 2), b""), Err(Error::NotAllowed));
+        assert_eq!(ops::create(&mut obj, &mut env, &Path::Object(4), ContentFormat::Tlv, b""), Err(Error::NotAllowed));
+        assert_eq!(read(&mut env, "/4/1", None), Err(Error::NotFound));
+        assert_eq!(read(&mut env, "/4/0/5", None), Err(Error::NotFound), "Router IP Addresses not supported");
+        assert_eq!(read(&mut env, "/4/0/0", Some(ContentFormat::Opaque)), Err(Error::NotAcceptable));
     }
 }

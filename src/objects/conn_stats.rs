@@ -16,7 +16,7 @@
 //! object is sans-IO and gets no time); the engine can do it from the `pub`
 //! fields `collecting` and `collection_period_s`.
 
-use crate::coap::msg::Code;
+use crate::objects::model::Error;
 use crate::lwm2m::value::{ResourceType, Value};
 use crate::modem::info::{self, cmd};
 use crate::objects::model::{int_of, single, Effect, Env, Object, ResourceDef, Sink, WriteMode, WriteValue, MAX_INSTANCES, R, RW};
@@ -68,7 +68,7 @@ impl Object for ConnStatsObject {
     fn instances(&self) -> heapless::Vec<u16, MAX_INSTANCES> {
         crate::objects::model::instance_zero()
     }
-    fn read(&self, env: &mut dyn Env, _inst: u16, r: u16, out: &mut dyn Sink) -> Result<(), Code> {
+    fn read(&self, env: &mut dyn Env, _inst: u16, r: u16, out: &mut dyn Sink) -> Result<(), Error> {
         if r == res::COLLECTION_PERIOD {
             return single(out, Value::Int(self.collection_period_s as i64));
         }
@@ -80,24 +80,24 @@ impl Object for ConnStatsObject {
             res::RX_DATA => s.data_rx_kb,
             res::MAX_MESSAGE_SIZE => s.packet_max,
             res::AVERAGE_MESSAGE_SIZE => s.packet_average,
-            _ => return Err(Code::NOT_FOUND),
+            _ => return Err(Error::NotFound),
         };
         single(out, Value::Int(v as i64))
     }
-    fn write(&mut self, _env: &mut dyn Env, _inst: u16, r: u16, v: &WriteValue, _mode: WriteMode) -> Result<Effect, Code> {
+    fn write(&mut self, _env: &mut dyn Env, _inst: u16, r: u16, v: &WriteValue, _mode: WriteMode) -> Result<Effect, Error> {
         if r != res::COLLECTION_PERIOD {
-            return Err(Code::METHOD_NOT_ALLOWED);
+            return Err(Error::NotAllowed);
         }
-        self.collection_period_s = u32::try_from(int_of(v)?).map_err(|_| Code::BAD_REQUEST)?;
+        self.collection_period_s = u32::try_from(int_of(v)?).map_err(|_| Error::BadRequest)?;
         Ok(Effect::None)
     }
-    fn execute(&mut self, env: &mut dyn Env, _inst: u16, r: u16, _args: &[u8]) -> Result<Effect, Code> {
+    fn execute(&mut self, env: &mut dyn Env, _inst: u16, r: u16, _args: &[u8]) -> Result<Effect, Error> {
         let (command, collecting) = match r {
             res::START => (cmd::XCONNSTAT_START, true),
             res::STOP => (cmd::XCONNSTAT_STOP, false),
-            _ => return Err(Code::METHOD_NOT_ALLOWED),
+            _ => return Err(Error::NotAllowed),
         };
-        env.at(command).map_err(|_| Code::INTERNAL_SERVER_ERROR)?;
+        env.at(command).map_err(|_| Error::Internal)?;
         self.collecting = collecting;
         Ok(Effect::None)
     }
@@ -122,7 +122,7 @@ mod tests {
         ])
     }
 
-    fn text(obj: &ConnStatsObject, env: &mut ScriptedEnv, r: u16) -> Result<String, Code> {
+    fn text(obj: &ConnStatsObject, env: &mut ScriptedEnv, r: u16) -> Result<String, Error> {
         ops::read(obj, env, &Path::Resource(7, 0, r), None).map(|(_, b)| String::from_utf8(b).unwrap())
     }
 
@@ -175,10 +175,10 @@ mod tests {
         assert!(!obj.collecting);
         assert_eq!(env.sent, [cmd::XCONNSTAT_START, cmd::XCONNSTAT_STOP]);
         let mut failing = ScriptedEnv::new(&[(cmd::XCONNSTAT_START, Err(-8))]);
-        assert_eq!(ops::execute(&mut obj, &mut failing, &Path::Resource(7, 0, 6), b""), Err(Code::INTERNAL_SERVER_ERROR));
+        assert_eq!(ops::execute(&mut obj, &mut failing, &Path::Resource(7, 0, 6), b""), Err(Error::Internal));
         assert!(!obj.collecting, "unchanged on a modem error");
-        assert_eq!(ops::execute(&mut obj, &mut env, &Path::Resource(7, 0, 0), b""), Err(Code::METHOD_NOT_ALLOWED));
-        assert_eq!(ops::read(&obj, &mut env, &Path::Resource(7, 0, 6), None), Err(Code::METHOD_NOT_ALLOWED));
+        assert_eq!(ops::execute(&mut obj, &mut env, &Path::Resource(7, 0, 0), b""), Err(Error::NotAllowed));
+        assert_eq!(ops::read(&obj, &mut env, &Path::Resource(7, 0, 6), None), Err(Error::NotAllowed));
     }
 
     #[test]
@@ -194,12 +194,12 @@ mod tests {
         assert_eq!(w(&mut obj, &mut env, Path::Instance(7, 0), ContentFormat::Tlv, &[0xC1, 0x08, 0x3C]), Ok(Effect::None));
         assert_eq!(obj.collection_period_s, 60);
         for bad in [&b"-1"[..], b"4294967296", b"1.5", b""] {
-            assert_eq!(w(&mut obj, &mut env, Path::Resource(7, 0, 8), ContentFormat::Text, bad), Err(Code::BAD_REQUEST), "{bad:?}");
+            assert_eq!(w(&mut obj, &mut env, Path::Resource(7, 0, 8), ContentFormat::Text, bad), Err(Error::BadRequest), "{bad:?}");
         }
         assert_eq!(obj.collection_period_s, 60);
-        assert_eq!(w(&mut obj, &mut env, Path::Resource(7, 0, 2), ContentFormat::Text, b"1"), Err(Code::METHOD_NOT_ALLOWED));
+        assert_eq!(w(&mut obj, &mut env, Path::Resource(7, 0, 2), ContentFormat::Text, b"1"), Err(Error::NotAllowed));
         // A counter inside an instance write is refused as a whole.
-        assert_eq!(w(&mut obj, &mut env, Path::Instance(7, 0), ContentFormat::Tlv, &[0xC1, 0x08, 0x01, 0xC1, 0x00, 0x01]), Err(Code::METHOD_NOT_ALLOWED));
+        assert_eq!(w(&mut obj, &mut env, Path::Instance(7, 0), ContentFormat::Tlv, &[0xC1, 0x08, 0x01, 0xC1, 0x00, 0x01]), Err(Error::NotAllowed));
         assert_eq!(obj.collection_period_s, 60);
     }
 }

@@ -11,7 +11,7 @@ use heapless::Vec as HVec;
 use crate::api::*;
 use crate::errno::{E2BIG, EINVAL, ENODEV, ENOENT};
 use crate::limits::STRING_MAX_LEN;
-use crate::coap::msg::Code;
+use crate::objects::model::Error;
 use crate::lwm2m::value::{ResourceType, Value};
 use crate::objects::model::{single, str_of, Effect, Env, Object, OwnedValue, ResourceDef, Sink, WriteMode, WriteValue, MAX_INSTANCES, R, RW};
 
@@ -359,7 +359,7 @@ impl Object for DeviceObject {
     fn instances(&self) -> heapless::Vec<u16, MAX_INSTANCES> {
         crate::objects::model::instance_zero()
     }
-    fn read(&self, env: &mut dyn Env, _inst: u16, r: u16, out: &mut dyn Sink) -> Result<(), Code> {
+    fn read(&self, env: &mut dyn Env, _inst: u16, r: u16, out: &mut dyn Sink) -> Result<(), Error> {
         match r {
             res::MEMORY_FREE => single(out, Value::Int(env.memory_free() as i64)),
             res::CURRENT_TIME => single(out, Value::Time(env.utc_time() as i64)),
@@ -394,7 +394,7 @@ impl Object for DeviceObject {
                         res::BATTERY_STATUS => Value::Int(d.battery_status as i64),
                         res::MEMORY_TOTAL => Value::Int(d.memory_total as i64),
                         _ => {
-                            result = Err(Code::METHOD_NOT_ALLOWED);
+                            result = Err(Error::NotAllowed);
                             return;
                         }
                     };
@@ -404,31 +404,31 @@ impl Object for DeviceObject {
             }
         }
     }
-    fn write(&mut self, env: &mut dyn Env, _inst: u16, r: u16, v: &WriteValue, _mode: WriteMode) -> Result<Effect, Code> {
+    fn write(&mut self, env: &mut dyn Env, _inst: u16, r: u16, v: &WriteValue, _mode: WriteMode) -> Result<Effect, Error> {
         let rc = match (r, v) {
             (res::CURRENT_TIME, WriteValue::Single(OwnedValue::Time(t) | OwnedValue::Int(t))) => {
-                let t = i32::try_from(*t).map_err(|_| Code::BAD_REQUEST)?;
+                let t = i32::try_from(*t).map_err(|_| Error::BadRequest)?;
                 env.set_utc_time(t)
             }
             (res::UTC_OFFSET, _) => {
-                let m = parse_utc_offset(str_of(v)?).ok_or(Code::BAD_REQUEST)?;
+                let m = parse_utc_offset(str_of(v)?).ok_or(Error::BadRequest)?;
                 env.set_utc_offset(m)
             }
             (res::TIMEZONE, _) => {
                 let tz = str_of(v)?;
                 if tz.is_empty() || tz.len() > 64 {
-                    return Err(Code::BAD_REQUEST);
+                    return Err(Error::BadRequest);
                 }
                 env.set_timezone(tz)
             }
-            _ => return Err(Code::BAD_REQUEST),
+            _ => return Err(Error::BadRequest),
         };
         if rc < 0 {
-            return Err(Code::BAD_REQUEST);
+            return Err(Error::BadRequest);
         }
         Ok(Effect::None)
     }
-    fn execute(&mut self, env: &mut dyn Env, _inst: u16, r: u16, _args: &[u8]) -> Result<Effect, Code> {
+    fn execute(&mut self, env: &mut dyn Env, _inst: u16, r: u16, _args: &[u8]) -> Result<Effect, Error> {
         match r {
             res::REBOOT => Ok(Effect::Reboot),
             res::FACTORY_RESET => Ok(Effect::FactoryReset),
@@ -436,7 +436,7 @@ impl Object for DeviceObject {
                 env.device_mut(&mut |d: &mut Device| d.reset_error_codes());
                 Ok(Effect::None)
             }
-            _ => Err(Code::METHOD_NOT_ALLOWED),
+            _ => Err(Error::NotAllowed),
         }
     }
 }

@@ -26,7 +26,7 @@
 
 use alloc::string::String;
 
-use crate::coap::msg::Code;
+use crate::objects::model::Error;
 use crate::lwm2m::value::{ResourceType, Value};
 use crate::objects::model::{
     single, str_of, Effect, Env, Object, OwnedValue, ResourceDef, Sink, WriteMode, WriteValue, MAX_INSTANCES, R, RW, W,
@@ -124,7 +124,7 @@ impl Object for FirmwareObject {
     fn instances(&self) -> heapless::Vec<u16, MAX_INSTANCES> {
         crate::objects::model::instance_zero()
     }
-    fn read(&self, _env: &mut dyn Env, _inst: u16, r: u16, out: &mut dyn Sink) -> Result<(), Code> {
+    fn read(&self, _env: &mut dyn Env, _inst: u16, r: u16, out: &mut dyn Sink) -> Result<(), Error> {
         match r {
             res::PACKAGE_URI => single(out, Value::Str(&self.package_uri)),
             res::STATE => single(out, Value::Int(self.state as i64)),
@@ -136,13 +136,13 @@ impl Object for FirmwareObject {
                 Ok(())
             }
             res::DELIVERY_METHOD => single(out, Value::Int(DELIVERY_PUSH_AND_PULL)),
-            _ => Err(Code::METHOD_NOT_ALLOWED),
+            _ => Err(Error::NotAllowed),
         }
     }
-    fn write(&mut self, _env: &mut dyn Env, _inst: u16, r: u16, v: &WriteValue, _mode: WriteMode) -> Result<Effect, Code> {
+    fn write(&mut self, _env: &mut dyn Env, _inst: u16, r: u16, v: &WriteValue, _mode: WriteMode) -> Result<Effect, Error> {
         match r {
             res::PACKAGE => {
-                let WriteValue::Single(OwnedValue::Opaque(package)) = v else { return Err(Code::BAD_REQUEST) };
+                let WriteValue::Single(OwnedValue::Opaque(package)) = v else { return Err(Error::BadRequest) };
                 if package.is_empty() || package.as_slice() == [0] {
                     self.reset();
                 }
@@ -151,7 +151,7 @@ impl Object for FirmwareObject {
             res::PACKAGE_URI => {
                 let uri = str_of(v)?;
                 if uri.len() > MAX_PACKAGE_URI_LEN {
-                    return Err(Code::BAD_REQUEST);
+                    return Err(Error::BadRequest);
                 }
                 self.package_uri = String::from(uri);
                 if uri.is_empty() {
@@ -161,12 +161,12 @@ impl Object for FirmwareObject {
                 }
                 Ok(Effect::None)
             }
-            _ => Err(Code::METHOD_NOT_ALLOWED),
+            _ => Err(Error::NotAllowed),
         }
     }
-    fn execute(&mut self, _env: &mut dyn Env, _inst: u16, r: u16, _args: &[u8]) -> Result<Effect, Code> {
+    fn execute(&mut self, _env: &mut dyn Env, _inst: u16, r: u16, _args: &[u8]) -> Result<Effect, Error> {
         if r != res::UPDATE || self.state != state::DOWNLOADED {
-            return Err(Code::METHOD_NOT_ALLOWED);
+            return Err(Error::NotAllowed);
         }
         self.state = state::UPDATING;
         self.update_requested = true;
@@ -184,7 +184,7 @@ mod tests {
     use crate::objects::conn_mon::test_env::ScriptedEnv;
     use crate::objects::ops::{self, Writer};
 
-    fn write(obj: &mut FirmwareObject, path: Path, cf: ContentFormat, body: &[u8]) -> Result<Effect, Code> {
+    fn write(obj: &mut FirmwareObject, path: Path, cf: ContentFormat, body: &[u8]) -> Result<Effect, Error> {
         ops::write(obj, &mut ScriptedEnv::default(), &path, cf, body, WriteMode::Replace, Writer::Server)
     }
 
@@ -227,9 +227,9 @@ mod tests {
         let max: Vec<u8> = core::iter::repeat_n(b'a', MAX_PACKAGE_URI_LEN).collect();
         assert_eq!(write(&mut obj, Path::Resource(5, 0, 1), ContentFormat::Text, &max), Ok(Effect::None));
         let long: Vec<u8> = core::iter::repeat_n(b'a', MAX_PACKAGE_URI_LEN + 1).collect();
-        assert_eq!(write(&mut obj, Path::Resource(5, 0, 1), ContentFormat::Text, &long), Err(Code::BAD_REQUEST));
+        assert_eq!(write(&mut obj, Path::Resource(5, 0, 1), ContentFormat::Text, &long), Err(Error::BadRequest));
         assert_eq!(obj.package_uri.len(), MAX_PACKAGE_URI_LEN, "unchanged by the refused write");
-        assert_eq!(write(&mut obj, Path::Resource(5, 0, 1), ContentFormat::Text, b"\xff"), Err(Code::BAD_REQUEST));
+        assert_eq!(write(&mut obj, Path::Resource(5, 0, 1), ContentFormat::Text, b"\xff"), Err(Error::BadRequest));
     }
 
     #[test]
@@ -258,8 +258,8 @@ mod tests {
         assert_eq!(obj, FirmwareObject::default());
         // TLV on the resource (0xC4: 4-byte opaque value).
         assert_eq!(write(&mut obj, Path::Resource(5, 0, 0), ContentFormat::Tlv, &[0xC4, 0x00, 1, 2, 3, 4]), Ok(Effect::None));
-        assert_eq!(write(&mut obj, Path::Resource(5, 0, 0), ContentFormat::Text, b"abc"), Err(Code::UNSUPPORTED_CONTENT_FORMAT));
-        assert_eq!(ops::read(&obj, &mut ScriptedEnv::default(), &Path::Resource(5, 0, 0), None), Err(Code::METHOD_NOT_ALLOWED));
+        assert_eq!(write(&mut obj, Path::Resource(5, 0, 0), ContentFormat::Text, b"abc"), Err(Error::UnsupportedFormat));
+        assert_eq!(ops::read(&obj, &mut ScriptedEnv::default(), &Path::Resource(5, 0, 0), None), Err(Error::NotAllowed));
     }
 
     #[test]
@@ -268,22 +268,22 @@ mod tests {
         let update = Path::Resource(5, 0, 2);
         for s in [state::IDLE, state::DOWNLOADING, state::UPDATING] {
             let mut obj = FirmwareObject { state: s, ..Default::default() };
-            assert_eq!(ops::execute(&mut obj, &mut env, &update, b""), Err(Code::METHOD_NOT_ALLOWED), "state {s}");
+            assert_eq!(ops::execute(&mut obj, &mut env, &update, b""), Err(Error::NotAllowed), "state {s}");
             assert!(!obj.update_requested);
         }
         let mut obj = FirmwareObject { state: state::DOWNLOADED, ..Default::default() };
         assert_eq!(ops::execute(&mut obj, &mut env, &update, b""), Ok(Effect::None));
         assert_eq!((obj.state, obj.update_requested), (state::UPDATING, true));
-        assert_eq!(ops::execute(&mut obj, &mut env, &Path::Resource(5, 0, 3), b""), Err(Code::METHOD_NOT_ALLOWED));
+        assert_eq!(ops::execute(&mut obj, &mut env, &Path::Resource(5, 0, 3), b""), Err(Error::NotAllowed));
     }
 
     #[test]
     fn read_only_resources_refuse_writes() {
         let mut obj = FirmwareObject::default();
         for r in [3, 5, 6, 7, 9] {
-            assert_eq!(write(&mut obj, Path::Resource(5, 0, r), ContentFormat::Text, b"1"), Err(Code::METHOD_NOT_ALLOWED), "/5/0/{r}");
+            assert_eq!(write(&mut obj, Path::Resource(5, 0, r), ContentFormat::Text, b"1"), Err(Error::NotAllowed), "/5/0/{r}");
         }
-        assert_eq!(write(&mut obj, Path::Resource(5, 0, 4), ContentFormat::Text, b"1"), Err(Code::NOT_FOUND));
-        assert_eq!(write(&mut obj, Path::Instance(5, 1), ContentFormat::Tlv, &[0xC0, 0x01]), Err(Code::NOT_FOUND));
+        assert_eq!(write(&mut obj, Path::Resource(5, 0, 4), ContentFormat::Text, b"1"), Err(Error::NotFound));
+        assert_eq!(write(&mut obj, Path::Instance(5, 1), ContentFormat::Tlv, &[0xC0, 0x01]), Err(Error::NotFound));
     }
 }

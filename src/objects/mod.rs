@@ -19,7 +19,7 @@ pub mod server;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::coap::msg::Code;
+use crate::objects::model::Error;
 use crate::lwm2m::format::ContentFormat;
 use crate::lwm2m::link::LinkWriter;
 use crate::lwm2m::path::Path;
@@ -163,7 +163,7 @@ impl Objects {
     /// and Access Control instance except the bootstrap account (behaviour.md
     /// §7.7); deleting the bootstrap account itself is silently skipped so
     /// the client can always bootstrap again.
-    pub fn bootstrap_delete(&mut self, path: &Path) -> Result<(), Code> {
+    pub fn bootstrap_delete(&mut self, path: &Path) -> Result<(), Error> {
         let sec = &mut self.security.instances;
         match *path {
             Path::Root => {
@@ -177,20 +177,20 @@ impl Objects {
             Path::Instance(server::OBJECT_ID, i) => self.server.instances.retain(|s| s.id != i),
             Path::Object(acl::OBJECT_ID) => self.acl.instances.clear(),
             Path::Instance(acl::OBJECT_ID, i) => self.acl.instances.retain(|a| a.id != i),
-            _ => return Err(Code::BAD_REQUEST),
+            _ => return Err(Error::BadRequest),
         }
         Ok(())
     }
 
     /// Bootstrap-Write (TS §5.2.7.2): creates missing instances, any resource.
-    pub fn bootstrap_write(&mut self, path: &Path, cf: ContentFormat, payload: &[u8]) -> Result<(), Code> {
+    pub fn bootstrap_write(&mut self, path: &Path, cf: ContentFormat, payload: &[u8]) -> Result<(), Error> {
         match path.object() {
             Some(id @ (security::OBJECT_ID | server::OBJECT_ID | acl::OBJECT_ID)) => {
-                let obj = self.get_mut(id).ok_or(Code::NOT_FOUND)?;
+                let obj = self.get_mut(id).ok_or(Error::NotFound)?;
                 ops::write(obj, &mut NoEnv, path, cf, payload, WriteMode::Update, ops::Writer::BootstrapServer).map(|_| ())
             }
-            Some(_) => Err(Code::NOT_FOUND),
-            None => Err(Code::METHOD_NOT_ALLOWED),
+            Some(_) => Err(Error::NotFound),
+            None => Err(Error::NotAllowed),
         }
     }
 

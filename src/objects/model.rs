@@ -7,7 +7,6 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::coap::msg::Code;
 use crate::lwm2m::value::{ResourceType, Value};
 use crate::objects::device::Device;
 
@@ -52,6 +51,28 @@ impl ResourceDef {
 
 /// Receives the value(s) of one resource: `ri` is None for a single
 /// resource, the resource instance id for each instance of a multiple one.
+/// Why an operation on an object was refused. The device-management
+/// interface answers each with the CoAP code the TS gives for it (§5.4:
+/// 4.00, 4.04, 4.05, 4.06, 4.13, 4.15, 5.00); the objects know nothing of
+/// CoAP.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// A malformed payload, a value out of range, a configuration that would not read back.
+    BadRequest,
+    /// No such object, instance, resource or resource instance.
+    NotFound,
+    /// The operation is not allowed on the target (read-only, not executable, ...).
+    NotAllowed,
+    /// The value cannot be given in the format asked for.
+    NotAcceptable,
+    /// More than a limit of `limits.rs` (values, instances, bytes).
+    TooLarge,
+    /// A payload format the client does not read.
+    UnsupportedFormat,
+    /// Out of room (instances) or an inconsistency of the client's own.
+    Internal,
+}
+
 pub trait Sink {
     fn value(&mut self, ri: Option<u16>, v: &Value);
 }
@@ -167,27 +188,27 @@ pub trait Object {
     }
     /// Read one resource of an instance into `out`. Only called for
     /// readable resources of existing instances.
-    fn read(&self, env: &mut dyn Env, inst: u16, res: u16, out: &mut dyn Sink) -> Result<(), Code>;
+    fn read(&self, env: &mut dyn Env, inst: u16, res: u16, out: &mut dyn Sink) -> Result<(), Error>;
     /// Write one resource. Only called for writable resources (or, from the
     /// bootstrap server, any resource) of existing instances.
-    fn write(&mut self, _env: &mut dyn Env, _inst: u16, _res: u16, _v: &WriteValue, _mode: WriteMode) -> Result<Effect, Code> {
-        Err(Code::METHOD_NOT_ALLOWED)
+    fn write(&mut self, _env: &mut dyn Env, _inst: u16, _res: u16, _v: &WriteValue, _mode: WriteMode) -> Result<Effect, Error> {
+        Err(Error::NotAllowed)
     }
     /// Execute one resource with the arguments of the request payload.
-    fn execute(&mut self, _env: &mut dyn Env, _inst: u16, _res: u16, _args: &[u8]) -> Result<Effect, Code> {
-        Err(Code::METHOD_NOT_ALLOWED)
+    fn execute(&mut self, _env: &mut dyn Env, _inst: u16, _res: u16, _args: &[u8]) -> Result<Effect, Error> {
+        Err(Error::NotAllowed)
     }
     /// A Write-Replace of instance `inst` is about to write its resources
     /// (TS §5.4.3: Replace replaces the whole instance): reset the writable
     /// resources the payload may leave out to their defaults.
     fn replace_instance(&mut self, _inst: u16) {}
     /// Create instance `inst` with default values (resources are written next).
-    fn create(&mut self, _inst: u16) -> Result<(), Code> {
-        Err(Code::METHOD_NOT_ALLOWED)
+    fn create(&mut self, _inst: u16) -> Result<(), Error> {
+        Err(Error::NotAllowed)
     }
     /// Delete instance `inst`.
-    fn delete(&mut self, _inst: u16) -> Result<(), Code> {
-        Err(Code::METHOD_NOT_ALLOWED)
+    fn delete(&mut self, _inst: u16) -> Result<(), Error> {
+        Err(Error::NotAllowed)
     }
     /// Object version for the registration link (`ver=`), if not 1.0.
     fn version(&self) -> Option<&'static str> {
@@ -229,20 +250,20 @@ pub fn ids_of<T: Instance>(list: &[T]) -> heapless::Vec<u16, MAX_INSTANCES> {
 }
 
 /// Add `new` unless `max` instances exist or its id is taken (5.00).
-pub fn create_in<T: Instance>(list: &mut Vec<T>, max: usize, new: T) -> Result<(), Code> {
+pub fn create_in<T: Instance>(list: &mut Vec<T>, max: usize, new: T) -> Result<(), Error> {
     if list.len() >= max || list.iter().any(|i| i.id() == new.id()) {
-        return Err(Code::INTERNAL_SERVER_ERROR);
+        return Err(Error::Internal);
     }
     list.push(new);
     Ok(())
 }
 
 /// Remove instance `inst` (4.04 when there is none).
-pub fn delete_in<T: Instance>(list: &mut Vec<T>, inst: u16) -> Result<(), Code> {
+pub fn delete_in<T: Instance>(list: &mut Vec<T>, inst: u16) -> Result<(), Error> {
     let n = list.len();
     list.retain(|i| i.id() != inst);
     if list.len() == n {
-        return Err(Code::NOT_FOUND);
+        return Err(Error::NotFound);
     }
     Ok(())
 }
@@ -253,24 +274,24 @@ pub fn def(defs: &[ResourceDef], res: u16) -> Option<&ResourceDef> {
 }
 
 /// Convenience: a single value into a sink.
-pub fn single(out: &mut dyn Sink, v: Value) -> Result<(), Code> {
+pub fn single(out: &mut dyn Sink, v: Value) -> Result<(), Error> {
     out.value(None, &v);
     Ok(())
 }
 
 /// Convenience: the integer of a single write.
-pub fn int_of(v: &WriteValue) -> Result<i64, Code> {
+pub fn int_of(v: &WriteValue) -> Result<i64, Error> {
     match v {
         WriteValue::Single(OwnedValue::Int(i)) => Ok(*i),
-        _ => Err(Code::BAD_REQUEST),
+        _ => Err(Error::BadRequest),
     }
 }
 
 /// Convenience: the string of a single write.
-pub fn str_of<'a>(v: &'a WriteValue) -> Result<&'a str, Code> {
+pub fn str_of<'a>(v: &'a WriteValue) -> Result<&'a str, Error> {
     match v {
         WriteValue::Single(OwnedValue::Str(s)) => Ok(s),
-        _ => Err(Code::BAD_REQUEST),
+        _ => Err(Error::BadRequest),
     }
 }
 

@@ -11,7 +11,7 @@
 use alloc::vec::Vec;
 
 use super::model::{def, Effect, Env, Object, OwnedValue, ResourceDef, Sink, WriteMode, WriteValue};
-use crate::coap::msg::Code;
+use crate::objects::model::Error;
 use crate::limits;
 use crate::lwm2m::format::ContentFormat;
 use crate::lwm2m::json::{self, JsonWriter};
@@ -31,14 +31,14 @@ pub struct Item {
 }
 
 /// Check that `path` names something that exists in `obj`.
-pub fn check_exists(obj: &dyn Object, path: &Path) -> Result<(), Code> {
+pub fn check_exists(obj: &dyn Object, path: &Path) -> Result<(), Error> {
     if let Some(i) = path.instance() {
         if !obj.has_instance(i) {
-            return Err(Code::NOT_FOUND);
+            return Err(Error::NotFound);
         }
     }
     if let Some(r) = path.resource() {
-        def(obj.defs(), r).ok_or(Code::NOT_FOUND)?;
+        def(obj.defs(), r).ok_or(Error::NotFound)?;
     }
     Ok(())
 }
@@ -57,7 +57,7 @@ enum Encoder<'a> {
     /// None (a digest or the values alone).
     Nothing,
     /// The first value as plain text, or as opaque bytes (a single-value path).
-    First { opaque: bool, out: &'a mut Vec<u8>, result: Option<Result<(), Code>> },
+    First { opaque: bool, out: &'a mut Vec<u8>, result: Option<Result<(), Error>> },
     Tlv { w: TlvOut, defs: &'static [ResourceDef], out: &'a mut Vec<u8> },
     Json { w: JsonWriter<'a>, depth: usize },
 }
@@ -84,7 +84,7 @@ impl Values<'_> {
                         out.extend_from_slice(b);
                         Ok(())
                     }
-                    (true, _) => Err(Code::NOT_ACCEPTABLE),
+                    (true, _) => Err(Error::NotAcceptable),
                     (false, v) => {
                         text::encode(v, out);
                         Ok(())
@@ -100,12 +100,12 @@ impl Values<'_> {
 
     /// Close the encoding: the wrappers TLV still owes, JSON's end; a
     /// single-value format that got no value, or not an opaque one, fails.
-    fn finish(self) -> Result<(), Code> {
+    fn finish(self) -> Result<(), Error> {
         match self.enc {
             Encoder::Nothing => Ok(()),
             Encoder::First { result: Some(r), .. } => r,
-            Encoder::First { opaque: true, result: None, .. } => Err(Code::NOT_ACCEPTABLE),
-            Encoder::First { result: None, .. } => Err(Code::NOT_FOUND),
+            Encoder::First { opaque: true, result: None, .. } => Err(Error::NotAcceptable),
+            Encoder::First { result: None, .. } => Err(Error::NotFound),
             Encoder::Tlv { w, out, .. } => {
                 w.finish(out);
                 Ok(())
@@ -143,7 +143,7 @@ impl Sink for Forward<'_, '_> {
 /// its encoding (collecting the values first held them all, owned — 6 KB
 /// for Access Control at its limits on the host, twice that while the
 /// vector grew).
-fn for_each_value(obj: &dyn Object, env: &mut dyn Env, path: &Path, to: &mut Values) -> Result<usize, Code> {
+fn for_each_value(obj: &dyn Object, env: &mut dyn Env, path: &Path, to: &mut Values) -> Result<usize, Error> {
     check_exists(obj, path)?;
     let instances = match path.instance() {
         Some(i) => {
@@ -161,7 +161,7 @@ fn for_each_value(obj: &dyn Object, env: &mut dyn Env, path: &Path, to: &mut Val
             }
             if !d.readable() {
                 if path.resource().is_some() {
-                    return Err(Code::METHOD_NOT_ALLOWED);
+                    return Err(Error::NotAllowed);
                 }
                 continue;
             }
@@ -170,13 +170,13 @@ fn for_each_value(obj: &dyn Object, env: &mut dyn Env, path: &Path, to: &mut Val
         }
     }
     if path.resource_instance().is_some() && count == 0 {
-        return Err(Code::NOT_FOUND);
+        return Err(Error::NotFound);
     }
     Ok(count)
 }
 
 /// Read every readable value under `path`, owned (tests, fuzz oracles).
-pub fn collect(obj: &dyn Object, env: &mut dyn Env, path: &Path) -> Result<Vec<Item>, Code> {
+pub fn collect(obj: &dyn Object, env: &mut dyn Env, path: &Path) -> Result<Vec<Item>, Error> {
     let mut items = Vec::new();
     for_each_value(obj, env, path, &mut Values { enc: Encoder::Nothing, also: Also::Collect(&mut items) })?;
     Ok(items)
@@ -260,7 +260,7 @@ impl Digest {
 }
 
 /// The values of `path`, digested (an observation's sample), unencoded.
-pub fn digest(obj: &dyn Object, env: &mut dyn Env, path: &Path) -> Result<Digest, Code> {
+pub fn digest(obj: &dyn Object, env: &mut dyn Env, path: &Path) -> Result<Digest, Error> {
     let mut d = Digest::default();
     for_each_value(obj, env, path, &mut Values { enc: Encoder::Nothing, also: Also::Digest(&mut d) })?;
     Ok(d)
@@ -268,7 +268,7 @@ pub fn digest(obj: &dyn Object, env: &mut dyn Env, path: &Path) -> Result<Digest
 
 /// The format a Read answers in (TS §6.4: TLV by default for more than one
 /// value, plain text for a single non-opaque value).
-pub fn choose_format(obj: &dyn Object, path: &Path, accept: Option<ContentFormat>) -> Result<ContentFormat, Code> {
+pub fn choose_format(obj: &dyn Object, path: &Path, accept: Option<ContentFormat>) -> Result<ContentFormat, Error> {
     let single_def = path.resource().and_then(|r| def(obj.defs(), r));
     let single_value = match (path, single_def) {
         (Path::ResourceInstance(..), Some(_)) => true,
@@ -283,33 +283,33 @@ pub fn choose_format(obj: &dyn Object, path: &Path, accept: Option<ContentFormat
         Some(ContentFormat::Text) if single_value && !opaque => Ok(ContentFormat::Text),
         Some(ContentFormat::Opaque) if single_value && opaque => Ok(ContentFormat::Opaque),
         Some(f @ (ContentFormat::Tlv | ContentFormat::Json)) => Ok(f),
-        _ => Err(Code::NOT_ACCEPTABLE),
+        _ => Err(Error::NotAcceptable),
     }
 }
 
 /// Read `path` and encode it (Read, and the body of Observe / Notify).
-pub fn read(obj: &dyn Object, env: &mut dyn Env, path: &Path, accept: Option<ContentFormat>) -> Result<(ContentFormat, Vec<u8>), Code> {
+pub fn read(obj: &dyn Object, env: &mut dyn Env, path: &Path, accept: Option<ContentFormat>) -> Result<(ContentFormat, Vec<u8>), Error> {
     read_with(obj, env, path, accept, Also::Nothing)
 }
 
 /// Read `path` and encode it, with the [`Digest`] of the values, so a
 /// caller that needs both (an observation's sample) does not read twice —
 /// a read of object 4 or 7 is a round of AT commands.
-pub fn read_digest(obj: &dyn Object, env: &mut dyn Env, path: &Path, accept: Option<ContentFormat>) -> Result<(ContentFormat, Vec<u8>, Digest), Code> {
+pub fn read_digest(obj: &dyn Object, env: &mut dyn Env, path: &Path, accept: Option<ContentFormat>) -> Result<(ContentFormat, Vec<u8>, Digest), Error> {
     let mut d = Digest::default();
     let (cf, body) = read_with(obj, env, path, accept, Also::Digest(&mut d))?;
     Ok((cf, body, d))
 }
 
 /// Read `path` and encode it; also the values read, owned (fuzz oracles, tests).
-pub fn read_items(obj: &dyn Object, env: &mut dyn Env, path: &Path, accept: Option<ContentFormat>) -> Result<(ContentFormat, Vec<u8>, Vec<Item>), Code> {
+pub fn read_items(obj: &dyn Object, env: &mut dyn Env, path: &Path, accept: Option<ContentFormat>) -> Result<(ContentFormat, Vec<u8>, Vec<Item>), Error> {
     let mut items = Vec::new();
     let (cf, body) = read_with(obj, env, path, accept, Also::Collect(&mut items))?;
     Ok((cf, body, items))
 }
 
 /// Read `path` and encode each value as it is read, also handing it to `also`.
-fn read_with(obj: &dyn Object, env: &mut dyn Env, path: &Path, accept: Option<ContentFormat>, also: Also) -> Result<(ContentFormat, Vec<u8>), Code> {
+fn read_with(obj: &dyn Object, env: &mut dyn Env, path: &Path, accept: Option<ContentFormat>, also: Also) -> Result<(ContentFormat, Vec<u8>), Error> {
     check_exists(obj, path)?;
     let format = choose_format(obj, path, accept)?;
     let mut out = Vec::new();
@@ -318,7 +318,7 @@ fn read_with(obj: &dyn Object, env: &mut dyn Env, path: &Path, accept: Option<Co
         ContentFormat::Text | ContentFormat::Opaque => Encoder::First { opaque: format == ContentFormat::Opaque, out: &mut out, result: None },
         ContentFormat::Tlv => Encoder::Tlv { w: TlvOut::new(path), defs: obj.defs(), out: &mut out },
         ContentFormat::Json => Encoder::Json { w: JsonWriter::new(&mut out, path), depth: path.depth() },
-        ContentFormat::Link => return Err(Code::NOT_ACCEPTABLE),
+        ContentFormat::Link => return Err(Error::NotAcceptable),
     };
     let mut values = Values { enc, also };
     for_each_value(obj, env, path, &mut values)?;
@@ -466,16 +466,16 @@ pub fn encode_json(path: &Path, items: &[Item], out: &mut Vec<u8>) {
 }
 
 /// Type of a resource for decoding; unknown → 4.04.
-fn ty_of(defs: &[ResourceDef], res: u16) -> Result<ResourceType, Code> {
-    let d = def(defs, res).ok_or(Code::NOT_FOUND)?;
+fn ty_of(defs: &[ResourceDef], res: u16) -> Result<ResourceType, Error> {
+    let d = def(defs, res).ok_or(Error::NotFound)?;
     if d.ty == ResourceType::None {
-        return Err(Code::METHOD_NOT_ALLOWED);
+        return Err(Error::NotAllowed);
     }
     Ok(d.ty)
 }
 
-fn decode_tlv_value(v: &[u8], ty: ResourceType) -> Result<Value<'_>, Code> {
-    tlv::decode_value(v, ty).map_err(|_| Code::BAD_REQUEST)
+fn decode_tlv_value(v: &[u8], ty: ResourceType) -> Result<Value<'_>, Error> {
+    tlv::decode_value(v, ty).map_err(|_| Error::BadRequest)
 }
 
 /// The items a write decodes into, bounded and checked as they arrive: a
@@ -512,7 +512,7 @@ pub enum ItemSink<'b> {
 
 impl Items<'_, '_> {
     /// Type of (inst, res) if the writer may write it.
-    fn admit(&self, inst: u16, res: u16) -> Result<ResourceType, Code> {
+    fn admit(&self, inst: u16, res: u16) -> Result<ResourceType, Error> {
         let ty = ty_of(self.defs, res)?;
         self.admit.check(inst, res)?;
         Ok(ty)
@@ -522,21 +522,21 @@ impl Items<'_, '_> {
     /// longer than `MAX_WRITE_VALUE_LEN` is refused (4.13) before it is
     /// copied: no resource a server writes holds more, and a Block1 body
     /// must not be held twice.
-    fn owned(&self, v: &Value) -> Result<OwnedValue, Code> {
+    fn owned(&self, v: &Value) -> Result<OwnedValue, Error> {
         let len = match *v {
             Value::Str(s) => s.len(),
             Value::Opaque(o) => o.len(),
             _ => 0,
         };
         if self.max == limits::MAX_WRITE_ITEMS && len > limits::MAX_WRITE_VALUE_LEN {
-            return Err(Code::REQUEST_ENTITY_TOO_LARGE);
+            return Err(Error::TooLarge);
         }
         Ok(OwnedValue::from_value(v))
     }
 
-    fn push(&mut self, item: Item) -> Result<(), Code> {
+    fn push(&mut self, item: Item) -> Result<(), Error> {
         if self.count >= self.max {
-            return Err(Code::REQUEST_ENTITY_TOO_LARGE);
+            return Err(Error::TooLarge);
         }
         self.count += 1;
         match self.sink {
@@ -551,53 +551,53 @@ impl Items<'_, '_> {
 
     /// One more instance of multiple resource (inst, res); past
     /// `MAX_RESOURCE_INSTANCES` → 4.13.
-    fn count_instance(&mut self, inst: u16, res: u16) -> Result<(), Code> {
+    fn count_instance(&mut self, inst: u16, res: u16) -> Result<(), Error> {
         let n = match self.instances.iter_mut().find(|(k, _)| *k == (inst, res)) {
             Some((_, n)) => n,
             None => {
                 self.instances.push(((inst, res), 0));
                 match self.instances.last_mut() {
                     Some((_, n)) => n,
-                    None => return Err(Code::INTERNAL_SERVER_ERROR),
+                    None => return Err(Error::Internal),
                 }
             }
         };
         *n += 1;
         if *n > limits::MAX_RESOURCE_INSTANCES {
-            return Err(Code::REQUEST_ENTITY_TOO_LARGE);
+            return Err(Error::TooLarge);
         }
         Ok(())
     }
 }
 
 /// Resource-level TLV entries of instance `inst` into items.
-fn decode_tlv_resources(items: &mut Items, inst: u16, body: &[u8]) -> Result<(), Code> {
+fn decode_tlv_resources(items: &mut Items, inst: u16, body: &[u8]) -> Result<(), Error> {
     for e in tlv::iter(body) {
-        let e = e.map_err(|_| Code::BAD_REQUEST)?;
+        let e = e.map_err(|_| Error::BadRequest)?;
         let ty = items.admit(inst, e.id)?;
         match e.kind {
             TlvType::ResourceValue => {
                 // A multiple resource comes as Multiple Resource TLV (TS
                 // 1.0.2 §6.4.3); a single value for it would empty it.
                 if is_multi(items.defs, e.id) {
-                    return Err(Code::BAD_REQUEST);
+                    return Err(Error::BadRequest);
                 }
                 let value = items.owned(&decode_tlv_value(e.value, ty)?)?;
                 items.push(Item { inst, res: e.id, ri: None, value })?
             }
             TlvType::MultipleResource => {
                 if !is_multi(items.defs, e.id) {
-                    return Err(Code::BAD_REQUEST);
+                    return Err(Error::BadRequest);
                 }
                 let mut count = 0;
                 for r in tlv::iter(e.value) {
-                    let r = r.map_err(|_| Code::BAD_REQUEST)?;
+                    let r = r.map_err(|_| Error::BadRequest)?;
                     if r.kind != TlvType::ResourceInstance {
-                        return Err(Code::BAD_REQUEST);
+                        return Err(Error::BadRequest);
                     }
                     count += 1;
                     if count > limits::MAX_RESOURCE_INSTANCES {
-                        return Err(Code::REQUEST_ENTITY_TOO_LARGE);
+                        return Err(Error::TooLarge);
                     }
                     let value = items.owned(&decode_tlv_value(r.value, ty)?)?;
                     items.push(Item { inst, res: e.id, ri: Some(r.id), value })?;
@@ -608,7 +608,7 @@ fn decode_tlv_resources(items: &mut Items, inst: u16, body: &[u8]) -> Result<(),
                     items.push(Item { inst, res: e.id, ri: None, value: OwnedValue::Opaque(Vec::new()) })?;
                 }
             }
-            _ => return Err(Code::BAD_REQUEST),
+            _ => return Err(Error::BadRequest),
         }
     }
     Ok(())
@@ -617,7 +617,7 @@ fn decode_tlv_resources(items: &mut Items, inst: u16, body: &[u8]) -> Result<(),
 /// Decode a Write / Create payload for `path` into items (§6.4), all of
 /// them in a vector: for the fuzz oracles and tests; the write operations
 /// use [`decode_write_each`].
-pub fn decode_write(defs: &[ResourceDef], path: &Path, cf: ContentFormat, payload: &[u8], writer: Writer) -> Result<Vec<Item>, Code> {
+pub fn decode_write(defs: &[ResourceDef], path: &Path, cf: ContentFormat, payload: &[u8], writer: Writer) -> Result<Vec<Item>, Error> {
     let mut sink = ItemSink::Collect(Vec::new());
     decode_write_each(defs, path, cf, payload, writer, Admit::All, &mut sink)?;
     match sink {
@@ -640,16 +640,16 @@ pub fn decode_write_each(
     writer: Writer,
     admit: Admit,
     sink: &mut ItemSink,
-) -> Result<usize, Code> {
+) -> Result<usize, Error> {
     let max = if writer == Writer::BootstrapServer { limits::MAX_BOOTSTRAP_WRITE_ITEMS } else { limits::MAX_WRITE_ITEMS };
     let mut items = Items { defs, admit, max, count: 0, instances: Vec::new(), sink };
     match cf {
         ContentFormat::Tlv => match *path {
             Path::Object(_) => {
                 for e in tlv::iter(payload) {
-                    let e = e.map_err(|_| Code::BAD_REQUEST)?;
+                    let e = e.map_err(|_| Error::BadRequest)?;
                     if e.kind != TlvType::ObjectInstance {
-                        return Err(Code::BAD_REQUEST);
+                        return Err(Error::BadRequest);
                     }
                     decode_tlv_resources(&mut items, e.id, e.value)?;
                 }
@@ -659,11 +659,11 @@ pub fn decode_write_each(
                 match it.next() {
                     Some(Ok(e)) if e.kind == TlvType::ObjectInstance => {
                         if e.id != inst || it.next().is_some() {
-                            return Err(Code::BAD_REQUEST);
+                            return Err(Error::BadRequest);
                         }
                         decode_tlv_resources(&mut items, inst, e.value)?;
                     }
-                    Some(Err(_)) => return Err(Code::BAD_REQUEST),
+                    Some(Err(_)) => return Err(Error::BadRequest),
                     _ => decode_tlv_resources(&mut items, inst, payload)?,
                 }
             }
@@ -671,10 +671,10 @@ pub fn decode_write_each(
                 let mut it = tlv::iter(payload);
                 let e = match (it.next(), it.next()) {
                     (Some(Ok(e)), None) if e.id == res => e,
-                    _ => return Err(Code::BAD_REQUEST),
+                    _ => return Err(Error::BadRequest),
                 };
                 if !matches!(e.kind, TlvType::ResourceValue | TlvType::MultipleResource) {
-                    return Err(Code::BAD_REQUEST);
+                    return Err(Error::BadRequest);
                 }
                 decode_tlv_resources(&mut items, inst, payload)?;
             }
@@ -686,33 +686,33 @@ pub fn decode_write_each(
                         let value = items.owned(&decode_tlv_value(e.value, ty)?)?;
                         items.push(Item { inst, res, ri: Some(ri), value })?
                     }
-                    _ => return Err(Code::BAD_REQUEST),
+                    _ => return Err(Error::BadRequest),
                 }
             }
-            Path::Root => return Err(Code::METHOD_NOT_ALLOWED),
+            Path::Root => return Err(Error::NotAllowed),
         },
         ContentFormat::Json => {
-            let entries = json::decode(payload).map_err(|_| Code::BAD_REQUEST)?;
+            let entries = json::decode(payload).map_err(|_| Error::BadRequest)?;
             let mut scratch = Vec::new();
             for e in &entries {
                 let (inst, res, ri) = match e.path {
                     Path::Resource(o, i, r) if Some(o) == path.object() => (i, r, None),
                     Path::ResourceInstance(o, i, r, ri) if Some(o) == path.object() => (i, r, Some(ri)),
-                    _ => return Err(Code::BAD_REQUEST),
+                    _ => return Err(Error::BadRequest),
                 };
                 if !path.contains(&e.path) {
-                    return Err(Code::BAD_REQUEST);
+                    return Err(Error::BadRequest);
                 }
                 let ty = items.admit(inst, res)?;
                 // A multiple resource's values name their instances; a bare
                 // value for it would empty it (as in TLV above).
                 if ri.is_none() && is_multi(items.defs, res) {
-                    return Err(Code::BAD_REQUEST);
+                    return Err(Error::BadRequest);
                 }
                 if ri.is_some() {
                     items.count_instance(inst, res)?;
                 }
-                let v = e.value(ty, &mut scratch).ok_or(Code::BAD_REQUEST)?;
+                let v = e.value(ty, &mut scratch).ok_or(Error::BadRequest)?;
                 let value = items.owned(&v)?;
                 items.push(Item { inst, res, ri, value })?;
             }
@@ -721,26 +721,26 @@ pub fn decode_write_each(
             let (inst, res, ri) = match *path {
                 Path::Resource(_, i, r) => (i, r, None),
                 Path::ResourceInstance(_, i, r, ri) => (i, r, Some(ri)),
-                _ => return Err(Code::BAD_REQUEST),
+                _ => return Err(Error::BadRequest),
             };
             let ty = items.admit(inst, res)?;
             if ri.is_none() && is_multi(defs, res) {
-                return Err(Code::BAD_REQUEST);
+                return Err(Error::BadRequest);
             }
             let v = if cf == ContentFormat::Opaque {
                 if ty != ResourceType::Opaque {
-                    return Err(Code::UNSUPPORTED_CONTENT_FORMAT);
+                    return Err(Error::UnsupportedFormat);
                 }
                 items.owned(&Value::Opaque(payload))?
             } else {
                 if ty == ResourceType::Opaque {
-                    return Err(Code::UNSUPPORTED_CONTENT_FORMAT);
+                    return Err(Error::UnsupportedFormat);
                 }
-                items.owned(&text::decode(payload, ty).ok_or(Code::BAD_REQUEST)?)?
+                items.owned(&text::decode(payload, ty).ok_or(Error::BadRequest)?)?
             };
             items.push(Item { inst, res, ri, value: v })?;
         }
-        ContentFormat::Link => return Err(Code::UNSUPPORTED_CONTENT_FORMAT),
+        ContentFormat::Link => return Err(Error::UnsupportedFormat),
     }
     Ok(items.count)
 }
@@ -764,14 +764,14 @@ impl Admit<'_> {
         }
     }
 
-    fn check(&self, inst: u16, res: u16) -> Result<(), Code> {
+    fn check(&self, inst: u16, res: u16) -> Result<(), Error> {
         let Admit::Server(obj) = self else { return Ok(()) };
-        let d = def(obj.defs(), res).ok_or(Code::NOT_FOUND)?;
+        let d = def(obj.defs(), res).ok_or(Error::NotFound)?;
         if !d.writable() {
-            return Err(Code::METHOD_NOT_ALLOWED);
+            return Err(Error::NotAllowed);
         }
         if !obj.has_instance(inst) {
-            return Err(Code::NOT_FOUND);
+            return Err(Error::NotFound);
         }
         Ok(())
     }
@@ -802,7 +802,7 @@ pub struct Apply<'a> {
 }
 
 impl Apply<'_> {
-    fn item(&mut self, it: Item) -> Result<(), Code> {
+    fn item(&mut self, it: Item) -> Result<(), Error> {
         let key = (it.inst, it.res);
         if self.prev != Some(key) {
             self.flush()?;
@@ -811,7 +811,7 @@ impl Apply<'_> {
         }
         self.prev = Some(key);
         if !self.obj.has_instance(it.inst) {
-            self.obj.create(it.inst).map_err(|_| Code::INTERNAL_SERVER_ERROR)?;
+            self.obj.create(it.inst).map_err(|_| Error::Internal)?;
         }
         if is_multi(self.obj.defs(), it.res) {
             self.group.push(it);
@@ -823,7 +823,7 @@ impl Apply<'_> {
     }
 
     /// Write the multiple resource gathered so far.
-    fn flush(&mut self) -> Result<(), Code> {
+    fn flush(&mut self) -> Result<(), Error> {
         let Some(&Item { inst, res, .. }) = self.group.first() else { return Ok(()) };
         let list: Vec<(u16, OwnedValue)> = self.group.drain(..).filter_map(|it| it.ri.map(|ri| (ri, it.value))).collect();
         let e = self.obj.write(self.env, inst, res, &WriteValue::Multi(&list), self.mode)?;
@@ -863,7 +863,7 @@ fn check_then_apply(
     writer: Writer,
     admit_as: Writer,
     before: Before,
-) -> Result<Effect, Code> {
+) -> Result<Effect, Error> {
     let defs = obj.defs();
     decode_write_each(defs, path, cf, payload, writer, Admit::of(obj, admit_as), &mut ItemSink::Check)?;
     match before {
@@ -874,7 +874,7 @@ fn check_then_apply(
     let mut sink = ItemSink::Apply(Apply { obj, env, mode, group: Vec::new(), prev: None, effect: Effect::None });
     // Everything was admitted above; the second decode cannot refuse.
     let written = decode_write_each(defs, path, cf, payload, writer, Admit::All, &mut sink);
-    let ItemSink::Apply(mut apply) = sink else { return Err(Code::INTERNAL_SERVER_ERROR) };
+    let ItemSink::Apply(mut apply) = sink else { return Err(Error::Internal) };
     let result = written.and_then(|_| apply.flush()).map(|()| apply.effect);
     if let (Err(_), Before::Create(inst)) = (&result, before) {
         let _ = apply.obj.delete(inst);
@@ -891,16 +891,16 @@ pub fn write(
     payload: &[u8],
     mode: WriteMode,
     writer: Writer,
-) -> Result<Effect, Code> {
+) -> Result<Effect, Error> {
     if writer == Writer::Server {
         check_exists(obj, path)?;
         if matches!(path, Path::Object(_) | Path::Root) {
-            return Err(Code::METHOD_NOT_ALLOWED);
+            return Err(Error::NotAllowed);
         }
         if let Some(r) = path.resource() {
-            let d = def(obj.defs(), r).ok_or(Code::NOT_FOUND)?;
+            let d = def(obj.defs(), r).ok_or(Error::NotFound)?;
             if !d.writable() {
-                return Err(Code::METHOD_NOT_ALLOWED);
+                return Err(Error::NotAllowed);
             }
         }
     }
@@ -912,33 +912,33 @@ pub fn write(
 }
 
 /// Execute `path` (TS §5.4.5): resource level only.
-pub fn execute(obj: &mut dyn Object, env: &mut dyn Env, path: &Path, args: &[u8]) -> Result<Effect, Code> {
-    let Path::Resource(_, inst, res) = *path else { return Err(Code::METHOD_NOT_ALLOWED) };
+pub fn execute(obj: &mut dyn Object, env: &mut dyn Env, path: &Path, args: &[u8]) -> Result<Effect, Error> {
+    let Path::Resource(_, inst, res) = *path else { return Err(Error::NotAllowed) };
     check_exists(obj, path)?;
-    let d = def(obj.defs(), res).ok_or(Code::NOT_FOUND)?;
+    let d = def(obj.defs(), res).ok_or(Error::NotFound)?;
     if !d.executable() {
-        return Err(Code::METHOD_NOT_ALLOWED);
+        return Err(Error::NotAllowed);
     }
     obj.execute(env, inst, res, args)
 }
 
 /// Create (TS §5.4.6): returns the new instance id.
-pub fn create(obj: &mut dyn Object, env: &mut dyn Env, path: &Path, cf: ContentFormat, payload: &[u8]) -> Result<u16, Code> {
-    let Path::Object(o) = *path else { return Err(Code::METHOD_NOT_ALLOWED) };
+pub fn create(obj: &mut dyn Object, env: &mut dyn Env, path: &Path, cf: ContentFormat, payload: &[u8]) -> Result<u16, Error> {
+    let Path::Object(o) = *path else { return Err(Error::NotAllowed) };
     // The payload names the instance (TLV Object Instance) or not.
     let explicit = if cf == ContentFormat::Tlv {
         match tlv::iter(payload).next() {
             Some(Ok(e)) if e.kind == TlvType::ObjectInstance => Some(e.id),
-            Some(Err(_)) => return Err(Code::BAD_REQUEST),
+            Some(Err(_)) => return Err(Error::BadRequest),
             _ => None,
         }
     } else {
         None
     };
     let inst = match explicit {
-        Some(i) if obj.has_instance(i) => return Err(Code::BAD_REQUEST),
+        Some(i) if obj.has_instance(i) => return Err(Error::BadRequest),
         Some(i) => i,
-        None => (0..super::model::MAX_INSTANCES as u16 * 4).find(|i| !obj.has_instance(*i)).ok_or(Code::INTERNAL_SERVER_ERROR)?,
+        None => (0..super::model::MAX_INSTANCES as u16 * 4).find(|i| !obj.has_instance(*i)).ok_or(Error::Internal)?,
     };
     let at = match explicit {
         Some(_) => Path::Object(o),
@@ -959,7 +959,7 @@ pub fn discover(
     env: &mut dyn Env,
     path: &Path,
     attrs: &mut dyn FnMut(&Path, &mut LinkWriter),
-) -> Result<Vec<u8>, Code> {
+) -> Result<Vec<u8>, Error> {
     check_exists(obj, path)?;
     let o = obj.id();
     let mut out = Vec::new();
@@ -991,14 +991,14 @@ pub fn discover(
             resources(&mut w, env, inst, attrs);
         }
         Path::Resource(_, inst, res) => {
-            let d = def(obj.defs(), res).ok_or(Code::NOT_FOUND)?;
+            let d = def(obj.defs(), res).ok_or(Error::NotFound)?;
             w.link(path);
             if d.multiple {
                 w.attr_uint("dim", dim(obj, env, inst, res) as u64);
             }
             attrs(path, &mut w);
         }
-        _ => return Err(Code::METHOD_NOT_ALLOWED),
+        _ => return Err(Error::NotAllowed),
     }
     Ok(out)
 }

@@ -5,7 +5,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::limits::{MAX_PSK_IDENTITY_LEN, MAX_PSK_KEY_LEN, MAX_URI_LEN};
-use crate::coap::msg::Code;
+use crate::objects::model::Error;
 use crate::lwm2m::value::{ResourceType, Value};
 use crate::objects::model::{single, Effect, Env, Object, OwnedValue, ResourceDef, Sink, WriteMode, WriteValue, MAX_INSTANCES, RW};
 
@@ -137,8 +137,8 @@ pub struct SecurityObject {
 }
 
 impl SecurityObject {
-    fn get(&self, inst: u16) -> Result<&SecurityInstance, Code> {
-        self.instances.iter().find(|s| s.id == inst).ok_or(Code::NOT_FOUND)
+    fn get(&self, inst: u16) -> Result<&SecurityInstance, Error> {
+        self.instances.iter().find(|s| s.id == inst).ok_or(Error::NotFound)
     }
 }
 
@@ -152,7 +152,7 @@ impl Object for SecurityObject {
     fn instances(&self) -> heapless::Vec<u16, MAX_INSTANCES> {
         crate::objects::model::ids_of(&self.instances)
     }
-    fn read(&self, _env: &mut dyn Env, inst: u16, r: u16, out: &mut dyn Sink) -> Result<(), Code> {
+    fn read(&self, _env: &mut dyn Env, inst: u16, r: u16, out: &mut dyn Sink) -> Result<(), Error> {
         let s = self.get(inst)?;
         single(
             out,
@@ -165,23 +165,23 @@ impl Object for SecurityObject {
                 res::SHORT_SERVER_ID => Value::Int(s.ssid as i64),
                 res::CLIENT_HOLD_OFF_TIME => Value::Int(s.hold_off_s),
                 res::BS_ACCOUNT_TIMEOUT => Value::Int(s.bs_account_timeout_s),
-                _ => return Err(Code::NOT_FOUND),
+                _ => return Err(Error::NotFound),
             },
         )
     }
-    fn write(&mut self, _env: &mut dyn Env, inst: u16, r: u16, v: &WriteValue, _mode: WriteMode) -> Result<Effect, Code> {
-        let WriteValue::Single(v) = v else { return Err(Code::BAD_REQUEST) };
-        let s = self.instances.iter_mut().find(|s| s.id == inst).ok_or(Code::NOT_FOUND)?;
+    fn write(&mut self, _env: &mut dyn Env, inst: u16, r: u16, v: &WriteValue, _mode: WriteMode) -> Result<Effect, Error> {
+        let WriteValue::Single(v) = v else { return Err(Error::BadRequest) };
+        let s = self.instances.iter_mut().find(|s| s.id == inst).ok_or(Error::NotFound)?;
         s.set(r, &OwnedValue::as_value(v)).map_err(|e| match e {
-            WriteError::NotFound => Code::NOT_FOUND,
-            WriteError::BadValue => Code::BAD_REQUEST,
+            WriteError::NotFound => Error::NotFound,
+            WriteError::BadValue => Error::BadRequest,
         })?;
         Ok(Effect::None)
     }
-    fn create(&mut self, inst: u16) -> Result<(), Code> {
+    fn create(&mut self, inst: u16) -> Result<(), Error> {
         crate::objects::model::create_in(&mut self.instances, crate::limits::MAX_SECURITY_INSTANCES, SecurityInstance::new(inst))
     }
-    fn delete(&mut self, inst: u16) -> Result<(), Code> {
+    fn delete(&mut self, inst: u16) -> Result<(), Error> {
         crate::objects::model::delete_in(&mut self.instances, inst)
     }
 }

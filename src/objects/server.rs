@@ -3,7 +3,7 @@
 use alloc::string::String;
 
 use super::security::WriteError;
-use crate::coap::msg::Code;
+use crate::objects::model::Error;
 use crate::lwm2m::value::{ResourceType, Value};
 use crate::objects::model::{single, Effect, Env, Object, OwnedValue, ResourceDef, Sink, WriteMode, WriteValue, MAX_INSTANCES, R, RW};
 
@@ -142,8 +142,8 @@ impl Object for ServerObject {
     fn instances(&self) -> heapless::Vec<u16, MAX_INSTANCES> {
         crate::objects::model::ids_of(&self.instances)
     }
-    fn read(&self, _env: &mut dyn Env, inst: u16, r: u16, out: &mut dyn Sink) -> Result<(), Code> {
-        let s = self.get(inst).ok_or(Code::NOT_FOUND)?;
+    fn read(&self, _env: &mut dyn Env, inst: u16, r: u16, out: &mut dyn Sink) -> Result<(), Error> {
+        let s = self.get(inst).ok_or(Error::NotFound)?;
         single(
             out,
             match r {
@@ -154,26 +154,26 @@ impl Object for ServerObject {
                 res::DISABLE_TIMEOUT => Value::Int(s.disable_timeout_s as i64),
                 res::NOTIFICATION_STORING => Value::Bool(s.notification_storing),
                 res::BINDING => Value::Str(&s.binding),
-                _ => return Err(Code::METHOD_NOT_ALLOWED),
+                _ => return Err(Error::NotAllowed),
             },
         )
     }
-    fn write(&mut self, _env: &mut dyn Env, inst: u16, r: u16, v: &WriteValue, _mode: WriteMode) -> Result<Effect, Code> {
-        let WriteValue::Single(v) = v else { return Err(Code::BAD_REQUEST) };
-        let s = self.instances.iter_mut().find(|s| s.id == inst).ok_or(Code::NOT_FOUND)?;
+    fn write(&mut self, _env: &mut dyn Env, inst: u16, r: u16, v: &WriteValue, _mode: WriteMode) -> Result<Effect, Error> {
+        let WriteValue::Single(v) = v else { return Err(Error::BadRequest) };
+        let s = self.instances.iter_mut().find(|s| s.id == inst).ok_or(Error::NotFound)?;
         s.set(r, &OwnedValue::as_value(v)).map_err(|e| match e {
-            WriteError::NotFound => Code::NOT_FOUND,
-            WriteError::BadValue => Code::BAD_REQUEST,
+            WriteError::NotFound => Error::NotFound,
+            WriteError::BadValue => Error::BadRequest,
         })?;
         Ok(Effect::ServerChanged)
     }
-    fn execute(&mut self, _env: &mut dyn Env, inst: u16, r: u16, _args: &[u8]) -> Result<Effect, Code> {
-        let s = self.get(inst).ok_or(Code::NOT_FOUND)?;
+    fn execute(&mut self, _env: &mut dyn Env, inst: u16, r: u16, _args: &[u8]) -> Result<Effect, Error> {
+        let s = self.get(inst).ok_or(Error::NotFound)?;
         match r {
             res::DISABLE => Ok(Effect::Disable(s.ssid)),
             res::REGISTRATION_UPDATE_TRIGGER => Ok(Effect::UpdateTrigger(s.ssid)),
             res::BOOTSTRAP_REQUEST_TRIGGER => Ok(Effect::BootstrapTrigger),
-            _ => Err(Code::METHOD_NOT_ALLOWED),
+            _ => Err(Error::NotAllowed),
         }
     }
     fn replace_instance(&mut self, inst: u16) {
@@ -183,10 +183,10 @@ impl Object for ServerObject {
             s.ssid = ssid;
         }
     }
-    fn create(&mut self, inst: u16) -> Result<(), Code> {
+    fn create(&mut self, inst: u16) -> Result<(), Error> {
         crate::objects::model::create_in(&mut self.instances, crate::limits::MAX_SERVER_INSTANCES, ServerInstance::new(inst))
     }
-    fn delete(&mut self, inst: u16) -> Result<(), Code> {
+    fn delete(&mut self, inst: u16) -> Result<(), Error> {
         crate::objects::model::delete_in(&mut self.instances, inst)
     }
 }
