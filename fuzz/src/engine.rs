@@ -375,7 +375,13 @@ impl Harness {
             seen.2 = now;
         } else {
             recent.push((mid, data.to_vec(), now));
-            if recent.len() > 16 {
+            // Forget by age, not by count: the client remembers its last 4
+            // *requests* (ACKs and piggy-backed responses do not count) for
+            // EXCHANGE_LIFETIME, which can span far more than 16 datagrams;
+            // a window of 16 forgot a NON whose MID a later CON reused, and
+            // the client's (correct) silence failed the check (finding #8).
+            recent.retain(|(_, _, t)| now.since(*t) < 300_000);
+            if recent.len() > 1024 {
                 recent.remove(0);
             }
         }
