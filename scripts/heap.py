@@ -81,7 +81,6 @@ def main():
         print(f"  {name:<11} {int(held):>6} B held, {int(so_far):>6} B peak")
     print(f"engine peak over the lifecycle   {peak:>6} B")
     print(f"driver while running             {fixed['driver_running']:>6} B")
-    print(f"driver at init only (transient)  {fixed['driver_init']:>6} B")
     total = peak + fixed["driver_running"]
     blocks = int(re.search(r"HEAP_BLOCKS engine_lifecycle (\d+)", text).group(1)) + DRIVER_BLOCKS
     reserve = total + blocks * BLOCK_OVERHEAD + HEAP_OVERHEAD
